@@ -1,0 +1,152 @@
+"""The application factory: the one place the app is assembled."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import timedelta
+
+import redis
+import swagger_ui_bundle
+from flask import Flask, request, send_from_directory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import Config
+from app.crypto import Vault
+from app.config import decode_key
+from app.errors import ServiceUnavailable, handle_problem, register_error_handlers
+from flask_smorest import Api
+
+from app.extensions import db, jwt, migrate, store
+from app.logs import configure_logging, install_request_logging
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+# Bodies these content types may carry; anything else to a body-taking route is a 415.
+# Every package with models, imported by the factory so the metadata is complete.
+MODEL_MODULES = ("identity.models", "codes.models")
+_BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
+
+
+def create_app(config: Config | dict | None = None) -> Flask:
+    """Build the application. ``config`` is a ``Config`` or a mapping of overrides."""
+    if isinstance(config, Config):
+        cfg = config
+    else:
+        cfg = Config.from_env().with_overrides(config)
+    configure_logging(cfg.LOG_LEVEL)
+    cfg = cfg.finalise()
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update({k: getattr(cfg, k) for k in cfg.__dataclass_fields__ if k != "extra"})
+    app.config.update(cfg.extra)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=cfg.database_uri,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(cfg),
+        JWT_SECRET_KEY=cfg.SECRET_KEY,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=cfg.ACCESS_TOKEN_SECONDS),
+        API_TITLE="OneCode API",
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["vault"] = Vault(decode_key(cfg.ENCRYPTION_KEY))
+    if cfg.EMBEDDED:
+        log.warning("running on the embedded defaults: SQLite and in-process Redis, one process")
+    if cfg.TRUSTED_PROXIES:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.TRUSTED_PROXIES, x_proto=cfg.TRUSTED_PROXIES,
+                                x_host=cfg.TRUSTED_PROXIES)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    store.init_app(app)
+    jwt.init_app(app)
+    from app.auth import init_jwt
+
+    init_jwt(app)
+    # One Api per application: flask-smorest keeps the OpenAPI document on it.
+    api = Api(app)
+    app.extensions["api"] = api
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    register_error_handlers(app)
+    app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
+    app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
+    install_request_logging(app)
+    _install_body_checks(app)
+    _serve_docs_assets(app)
+    _register_domains(app, api)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    # pysqlite's own transaction handling breaks SAVEPOINT and foreign keys; take over.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+def _engine_options(cfg: Config) -> dict:
+    if cfg.database_uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _redis_down(exc):
+    # Fail closed: nothing that needs Redis (single use, throttling, revocation) is skipped.
+    log.error("redis unreachable", extra={"error_type": type(exc).__name__})
+    return handle_problem(ServiceUnavailable("Try again shortly.", headers={"Retry-After": 5}))
+
+
+def _install_body_checks(app: Flask) -> None:
+    @app.before_request
+    def _require_known_body_type():
+        if request.method in ("POST", "PUT", "PATCH") and request.content_length:
+            if request.mimetype not in _BODY_TYPES:
+                raise UnsupportedMediaType("Send the body as application/json.")
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    # Swagger UI's files come from a package, so /api/docs works with no internet access.
+    @app.get("/api/docs/assets/<path:filename>")
+    def docs_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=3600)
+
+
+def _register_domains(app: Flask, api: Api) -> None:
+    """The explicit list of models, blueprints and CLI commands."""
+    import importlib
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    from app import cli
+    from codes.routes import blp as codes_blp, wellknown_blp
+    from identity.routes import blp as identity_blp
+
+    for blueprint in (identity_blp, codes_blp, wellknown_blp):
+        api.register_blueprint(blueprint)
+    cli.register(app)

@@ -1,0 +1,159 @@
+"""Every setting the application reads, once, with its type and its default.
+
+The environment is read in ``Config.from_env``; tests pass a mapping of overrides instead.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _str(name: str, default: str | None = None) -> str | None:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else raw
+
+
+@dataclass(frozen=True)
+class Config:
+    # Storage. None means the embedded defaults: SQLite in instance/ and in-process fakeredis.
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+    # Secrets. SECRET_KEY signs session tokens; ENCRYPTION_KEY (32 bytes, base64) encrypts data at rest.
+    SECRET_KEY: str | None = None
+    ENCRYPTION_KEY: str | None = None
+    # The code.
+    CODE_TTL_SECONDS: int = 30
+    CODE_LEEWAY_SECONDS: int = 5
+    DEVICE_CODE_PERIOD_SECONDS: int = 30
+    SCAN_TTL_SECONDS: int = 600
+    # Tokens.
+    ACCESS_TOKEN_SECONDS: int = 900
+    REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
+    CLIENT_TOKEN_SECONDS: int = 3600
+    # Passwords: argon2id cost, at least OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    ARGON2_MEMORY_KIB: int = 19456
+    ARGON2_TIME_COST: int = 2
+    ARGON2_PARALLELISM: int = 1
+    PASSWORD_MAX_LENGTH: int = 256
+    # Sign-in throttling.
+    LOGIN_FREE_FAILURES: int = 5
+    LOGIN_MAX_LOCK_SECONDS: int = 900
+    LOGIN_IP_FREE_FAILURES: int = 30
+    # HTTP.
+    PUBLIC_URL: str | None = None
+    MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
+    PROBLEM_TYPE_BASE: str = "https://onecode.example/problems/"
+    LOG_LEVEL: str = "INFO"
+    TRUSTED_PROXIES: int = 0
+    # Set by the factory, not by the environment.
+    EMBEDDED: bool = False
+    TESTING: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "Config":
+        values = {}
+        for f in fields(cls):
+            if f.name in ("EMBEDDED", "TESTING", "extra"):
+                continue
+            if f.type == "int":
+                values[f.name] = _int(f.name, f.default)
+            else:
+                values[f.name] = _str(f.name, f.default)
+        return cls(**values)
+
+    def with_overrides(self, overrides: dict | None) -> "Config":
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        extra = {k: v for k, v in overrides.items() if k not in known}
+        return replace(self, **{k: v for k, v in overrides.items() if k in known}, extra=extra)
+
+    def finalise(self) -> "Config":
+        """Check the settings and fill in what the embedded demo may generate."""
+        if not 1 <= self.CODE_TTL_SECONDS <= 60:
+            raise ConfigError("CODE_TTL_SECONDS must be between 1 and 60")
+        if not 0 <= self.CODE_LEEWAY_SECONDS <= 10:
+            raise ConfigError("CODE_LEEWAY_SECONDS must be between 0 and 10")
+        embedded = self.DATABASE_URL is None and self.REDIS_URL is None
+        cfg = replace(self, EMBEDDED=embedded)
+        if not cfg.SECRET_KEY or not cfg.ENCRYPTION_KEY:
+            if not embedded and not cfg.TESTING:
+                raise ConfigError(
+                    "SECRET_KEY and ENCRYPTION_KEY must be set when DATABASE_URL or REDIS_URL is; "
+                    "generate them with: python -c 'import secrets,base64;"
+                    "print(base64.b64encode(secrets.token_bytes(32)).decode())'"
+                )
+            cfg = cfg._with_demo_secrets()
+        decode_key(cfg.ENCRYPTION_KEY)
+        if len(cfg.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters")
+        return cfg
+
+    def _with_demo_secrets(self) -> "Config":
+        # The embedded demo keeps its throwaway secrets in instance/ so that the data it
+        # encrypted stays readable across restarts and across gunicorn's worker processes.
+        path = INSTANCE_DIR / "demo-secrets.json"
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            stored = json.loads(path.read_text())
+        else:
+            stored = {
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            }
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh)
+            log.warning("generated throwaway demo secrets", extra={"path": str(path)})
+        return replace(
+            self,
+            SECRET_KEY=self.SECRET_KEY or stored["SECRET_KEY"],
+            ENCRYPTION_KEY=self.ENCRYPTION_KEY or stored["ENCRYPTION_KEY"],
+        )
+
+    @property
+    def database_uri(self) -> str:
+        if self.DATABASE_URL:
+            url = self.DATABASE_URL
+            # SQLAlchemy needs the driver named; postgres:// is what many hosts hand out.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix):]
+            return url
+        return f"sqlite:///{INSTANCE_DIR / 'onecode.sqlite3'}"
+
+
+def decode_key(encoded: str | None) -> bytes:
+    """ENCRYPTION_KEY as 32 raw bytes (standard or URL-safe base64)."""
+    try:
+        raw = base64.urlsafe_b64decode(encoded.replace("+", "-").replace("/", "_") + "==")
+    except Exception as exc:  # binascii.Error, AttributeError
+        raise ConfigError("ENCRYPTION_KEY must be 32 bytes in base64") from exc
+    if len(raw) != 32:
+        raise ConfigError("ENCRYPTION_KEY must be 32 bytes in base64")
+    return raw

@@ -1,0 +1,14 @@
+"""Opaque identifiers: random, URL-safe, never derived from personal data."""
+import secrets
+
+_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: safe to read aloud
+
+
+def new_id() -> str:
+    """A 22-character random id for rows that appear in URLs (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def new_handle(length: int = 10) -> str:
+    """A short random handle (5 bits a character), e.g. a code's ``sub``."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))

@@ -1,0 +1,52 @@
+"""Structured logs: one JSON object per line, no personal data.
+
+Request lines carry the route's rule (``/api/v1/me/devices/<device_id>``), never the query
+string or a body; identifiers in URLs are opaque anyway.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+
+from flask import Flask, g, request
+from pythonjsonlogger.json import JsonFormatter
+
+_configured = False
+
+
+def configure_logging(level: str) -> None:
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if _configured:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                       rename_fields={"levelname": "level", "asctime": "time"}))
+    root.handlers[:] = [handler]
+    _configured = True
+
+
+def install_request_logging(app: Flask) -> None:
+    log = logging.getLogger("onecode.request")
+
+    @app.before_request
+    def _start():
+        g.request_started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+
+    @app.after_request
+    def _finish(response):
+        started = g.get("request_started")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if started is not None and log.isEnabledFor(logging.INFO):
+            log.info("request", extra={
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            })
+        return response

@@ -1,0 +1,1 @@
+"""The rotating code: format, signing keys, rendering, offline devices, service points, scans."""

@@ -1,0 +1,1 @@
+"""Persons, sign-in and the tokens of the phone app."""

@@ -1,0 +1,159 @@
+"""Fixtures shared by every test.
+
+The schema is migrated once per test session (one database per xdist worker); each test runs
+inside a transaction that is rolled back, with the app's sessions joining it through a
+SAVEPOINT. Redis is flushed between tests. Time is moved with the ``clock`` fixture, never slept.
+
+``DATABASE_URL`` / ``REDIS_URL`` point the suite at real PostgreSQL and Redis; unset, it runs on
+SQLite and fakeredis.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+from app.store import redis_client
+
+START = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
+
+
+def _worker_number(config) -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+def _postgres_test_url(base_url: str, worker: int) -> str:
+    """A fresh database of its own for this worker, made through the given server."""
+    import psycopg
+
+    url = make_url(base_url.replace("postgres://", "postgresql://", 1))
+    name = f"{url.database}_test_{worker}"
+    admin = url.set(drivername="postgresql", database=url.database)
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _redis_test_url(base_url: str, worker: int) -> str:
+    url = base_url.rstrip("/")
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{worker + 1}"
+
+
+@pytest.fixture(scope="session")
+def base_app(request, tmp_path_factory):
+    worker = _worker_number(request.config)
+    overrides = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
+        "LOG_LEVEL": "WARNING",
+        "PUBLIC_URL": "http://onecode.test",
+    }
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url:
+        overrides["DATABASE_URL"] = _postgres_test_url(database_url, worker)
+    else:
+        overrides["DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    redis_url = os.environ.get("REDIS_URL")
+    overrides["REDIS_URL"] = _redis_test_url(redis_url, worker) if redis_url else None
+    app = create_app(overrides)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(base_app):
+    """The app, with every database write of the test rolled back at its end."""
+    with base_app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint"})
+        redis_client().flushdb()
+        try:
+            yield base_app
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+            redis_client().flushdb()
+
+
+@pytest.fixture
+def committing_app(base_app):
+    """The app with real commits, for tests that write from several threads at once.
+
+    Every table is emptied afterwards, so no other test sees what this one wrote.
+    """
+    with base_app.app_context():
+        redis_client().flushdb()
+        try:
+            yield base_app
+        finally:
+            db.session.remove()
+            with db.engine.begin() as conn:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
+            redis_client().flushdb()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock():
+    """Frozen time at ``START``; ``clock.shift(seconds)`` moves it."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as counted: ...`` then ``counted.n`` is the SQL statements run."""
+
+    @contextmanager
+    def counter():
+        class Counted:
+            n = 0
+            statements: list = []
+
+        counted = Counted()
+        counted.statements = []
+
+        def _count(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+                counted.n += 1
+                counted.statements.append(statement)
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", _count)
+        try:
+            yield counted
+        finally:
+            event.remove(engine, "before_cursor_execute", _count)
+
+    return counter

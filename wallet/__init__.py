@@ -1,0 +1,1 @@
+"""wallet: see ARCHITECTURE.md."""
