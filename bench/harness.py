@@ -1,0 +1,139 @@
+"""What the load benchmarks share: a fresh database, gunicorn servers, wrk and its figures.
+
+Load comes from wrk (Debian's package) on the same machine, so server and load generator
+share its two cores; the ratio to the bare endpoint measured in the same run is the figure
+to compare across machines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_BIN = Path(sys.executable).parent
+
+
+def require_services() -> tuple[str, str]:
+    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not database_url or not redis_url:
+        sys.exit("set DATABASE_URL and REDIS_URL: the load benchmarks run on PostgreSQL and Redis")
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    return database_url, redis_url
+
+
+def fresh_database(base_url: str, suffix: str) -> str:
+    """An empty database beside the one in ``base_url``, for this benchmark alone."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url.replace("postgres://", "postgresql://", 1))
+    name = f"{url.database}_{suffix}"
+    with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def bench_env(database_url: str, redis_url: str, **extra) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": env.get("SECRET_KEY") or "bench-secret-key-" + "b" * 32,
+        "ENCRYPTION_KEY": env.get("ENCRYPTION_KEY") or "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE=",
+        "LOG_LEVEL": "WARNING",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@contextmanager
+def gunicorn(app_spec: str, port: int, env: dict):
+    """Serve ``app_spec`` with the repository's gunicorn.conf.py until the block ends."""
+    env = dict(env, PORT=str(port))
+    proc = subprocess.Popen(
+        [str(PYTHON_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app_spec],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing-here", timeout=1)
+            except urllib.error.HTTPError:
+                break  # any HTTP answer means it is serving
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2,
+        script: str | None = None, script_args: list[str] | None = None,
+        headers: dict | None = None) -> dict:
+    """Run wrk and return requests/s, p50/p99 in ms, and counts of non-2xx answers."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    script_file = None
+    if script:
+        script_file = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+        script_file.write(script)
+        script_file.close()
+        cmd += ["-s", script_file.name]
+    cmd.append(url)
+    if script_args:
+        cmd += ["--"] + script_args
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    if script_file:
+        os.unlink(script_file.name)
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99_ms": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return result
+
+
+def print_table(rows: list[tuple[str, dict]], baseline: dict) -> None:
+    print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}{'non-2xx':>9}")
+    for name, r in rows:
+        ratio = r["rps"] / baseline["rps"] if baseline["rps"] else 0
+        print(f"{name:<34}{r['rps']:>10.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+              f"{ratio:>8.0%}{r['non_2xx']:>9}")
+
+
+def save(name: str, data: dict) -> Path:
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path

@@ -1,0 +1,32 @@
+"""gunicorn settings for every way the app is served: `make run`, production, the benchmarks.
+
+Read from the environment: PORT (default 5000), BIND (default 127.0.0.1:$PORT),
+WEB_CONCURRENCY (worker processes when REDIS_URL is set; default two per core),
+GUNICORN_THREADS (threads per worker, default 4), LOG_LEVEL.
+"""
+import multiprocessing
+import os
+
+port = os.environ.get("PORT", "5000")
+bind = os.environ.get("BIND", f"127.0.0.1:{port}")
+
+if os.environ.get("REDIS_URL"):
+    workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+else:
+    # The embedded fakeredis lives inside one process: single use of a code, throttling and
+    # revocation are only shared between requests that reach the same process.
+    workers = 1
+
+# Threads overlap the waits on PostgreSQL and Redis; the work itself is short.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Each worker builds its own app: connection pools and Redis clients are not shared across fork.
+preload_app = False
+accesslog = None  # the app logs each request itself, as JSON without personal data
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+max_requests = 20000
+max_requests_jitter = 2000
