@@ -62,6 +62,13 @@ class Config:
     LOGIN_FREE_FAILURES: int = 5
     LOGIN_MAX_LOCK_SECONDS: int = 900
     LOGIN_IP_FREE_FAILURES: int = 30
+    LOGIN_IP_WINDOW_SECONDS: int = 900
+    # Across all addresses an account gets more free failures and a short lock, so that
+    # someone guessing from many addresses cannot lock the holder out for long.
+    LOGIN_ACCOUNT_FREE_FAILURES: int = 20
+    LOGIN_ACCOUNT_MAX_LOCK_SECONDS: int = 300
+    # Failure counts are forgotten after this long without a failure (once any lock ended).
+    LOGIN_FAILURE_MEMORY_SECONDS: int = 3600
     # HTTP.
     PUBLIC_URL: str | None = None
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
