@@ -29,20 +29,27 @@ def _fresh_id_number(n: int) -> str:
     return valid_id_number(n % 1000, birth.strftime("%Y%m%d"))
 
 
+def registration_data(**overrides) -> dict:
+    """A valid registration body with an ID number and phone unused so far in this run."""
+    n = next(_serial)
+    data = {
+        "name": "张三丰",
+        "id_number": _fresh_id_number(n),
+        # 137..., so that numbers from unique_phone(n) (139...) never collide with these.
+        "phone": f"137{n % 10**8:08d}",
+        "password": DEFAULT_PASSWORD,
+    }
+    data.update(overrides)
+    return data
+
+
 def register(client, **overrides) -> dict:
     """Register a resident with fresh valid data (``overrides`` replace fields).
 
     Returns the request data plus the response JSON under ``"profile"`` and the HTTP status
     under ``"status"``; it does not assert success, so tests of refusals can use it too.
     """
-    n = next(_serial)
-    data = {
-        "name": "张三丰",
-        "id_number": _fresh_id_number(n),
-        "phone": unique_phone(n),
-        "password": DEFAULT_PASSWORD,
-    }
-    data.update(overrides)
+    data = registration_data(**overrides)
     response = client.post("/api/v1/residents", json=data)
     return {**data, "profile": response.get_json(), "status": response.status_code}
 

@@ -1,0 +1,73 @@
+"""The problems that identity answers with. Each names its short type, status and title only."""
+from app.errors import Problem
+
+
+class AlreadyRegistered(Problem):
+    type = "already-registered"
+    status = 409
+    title = "This ID number or phone number is already registered"
+
+
+class InvalidCredentials(Problem):
+    # One answer for an unknown user, a wrong password and a wrong one-time password.
+    type = "invalid-credentials"
+    status = 401
+    title = "The username or password is not correct"
+
+
+class OtpRequired(Problem):
+    type = "otp-required"
+    status = 401
+    title = "A one-time password is required"
+
+
+class TooManyAttempts(Problem):
+    type = "too-many-attempts"
+    status = 429
+    title = "Too many failed attempts; try again later"
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Try again in {retry_after} seconds.",
+                         headers={"Retry-After": retry_after})
+
+
+class SubjectSuspended(Problem):
+    type = "subject-suspended"
+    status = 403
+    title = "This account is suspended"
+
+
+class InvalidToken(Problem):
+    type = "invalid-token"
+    status = 401
+    title = "The token is not valid"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TokenExpired(Problem):
+    type = "token-expired"
+    status = 401
+    title = "The token has expired"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class TotpAlreadyEnabled(Problem):
+    type = "totp-already-enabled"
+    status = 409
+    title = "Two-step sign-in is already on"
+
+
+class TotpNotStarted(Problem):
+    type = "totp-not-started"
+    status = 409
+    title = "Start two-step sign-in set-up first"
+
+
+class InvalidOtp(Problem):
+    type = "invalid-otp"
+    status = 422
+    title = "The one-time password is not correct"
