@@ -27,7 +27,7 @@ class TooManyAttempts(Problem):
     title = "Too many failed attempts; try again later"
 
     def __init__(self, retry_after: int):
-        super().__init__(f"Try again in {retry_after} seconds.",
+        super().__init__("Try again after the seconds that Retry-After gives.",
                          headers={"Retry-After": retry_after})
 
 

@@ -10,6 +10,7 @@ import hmac
 
 import pyotp
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from app import clock
 from app.extensions import db
@@ -47,14 +48,32 @@ def matching_step(secret: str, otp: str, at: float | None = None) -> int | None:
 
 
 def spend_step(person: Person, step: int) -> bool:
-    """Record ``step`` as used; False when it (or a later one) was used already."""
+    """Record ``step`` as used; False when it (or a later one) was used already.
+
+    Call it before anything else writes in the transaction (see the SQLite note below).
+    """
+    person_id = person.id
+    try:
+        advanced = _advance(person_id, step)
+    except OperationalError:
+        if db.session.get_bind().dialect.name != "sqlite":
+            raise
+        # SQLite (the embedded demo) refuses to write from a read snapshot that another
+        # writer has overtaken, such as a racing sign-in spending this very step. Nothing is
+        # written before this point, so start afresh: the UPDATE then waits for the lock and
+        # sees the latest row.
+        db.session.rollback()
+        advanced = _advance(person_id, step)
+    if advanced:
+        db.session.expire(person, ["totp_last_step"])
+    return advanced
+
+
+def _advance(person_id: str, step: int) -> bool:
     result = db.session.execute(
         update(Person)
-        .where(Person.id == person.id, Person.totp_last_step < step)
+        .where(Person.id == person_id, Person.totp_last_step < step)
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        return False
-    db.session.expire(person, ["totp_last_step"])
-    return True
+    return result.rowcount == 1
