@@ -1,0 +1,127 @@
+"""Devices for offline codes: a phone that holds a TOTP seed shows a valid code with no network.
+
+The offline code text is::
+
+    OCD1:<device_id>:<otp>
+
+``device_id`` is the id that ``POST /api/v1/me/devices`` returned (URL-safe base64 characters)
+and ``otp`` the device's 8-digit TOTP (RFC 6238: HMAC-SHA1 over the base32 ``secret``, time step
+``period`` seconds, which is ``DEVICE_CODE_PERIOD_SECONDS``) for the current time. For example
+``OCD1:pV3k9xq2TzK8bN1mR4sW0a:40221843``. The phone renders it as a QR code like any other.
+
+The server accepts the step before and after the current one (clock drift of a phone that has
+been offline), and each step of a device once: accepting a code moves the device's
+``last_step`` forward with a conditional UPDATE, so of two workers that see the same code at
+once exactly one wins, and an older step of the same device is refused too. A removed device's
+codes stop working at once.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+
+import pyotp
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app import clock
+from app.errors import NotFound
+from app.extensions import db
+from app.ids import new_id
+from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
+from codes.models import Device
+
+PREFIX = "OCD1:"
+DIGITS = 8
+MAX_DEVICES = 10  # active devices a person may hold at once
+_CODE = re.compile(r"OCD1:([A-Za-z0-9_-]{1,32}):([0-9]{8})", re.ASCII)
+
+
+def _vault():
+    return current_app.extensions["vault"]
+
+
+def _context(device_id: str) -> bytes:
+    return f"device-secret:{device_id}".encode()
+
+
+def register_device(person_id: str) -> tuple[Device, str]:
+    """Register a device for offline codes; returns it with its secret (base32), shown once.
+
+    Raises ``TooManyDevices`` when the person already holds ``MAX_DEVICES``.
+    """
+    active = db.session.scalar(select(func.count()).select_from(Device).where(
+        Device.person_id == person_id, Device.removed_at.is_(None)))
+    if active >= MAX_DEVICES:
+        raise TooManyDevices()
+    secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+    device_id = new_id()
+    device = Device(id=device_id, person_id=person_id,
+                    secret_enc=_vault().encrypt(secret.encode(), _context(device_id)),
+                    period=current_app.config["DEVICE_CODE_PERIOD_SECONDS"], last_step=0,
+                    created_at=clock.now())
+    db.session.add(device)
+    db.session.flush()
+    return device, secret
+
+
+def remove_device(person_id: str, device_id: str) -> None:
+    """Remove one of the person's devices: its codes stop working.
+
+    Raises ``NotFound`` for an unknown device, another person's, or one already removed.
+    """
+    device = db.session.get(Device, device_id)
+    if device is None or device.person_id != person_id or device.removed_at is not None:
+        raise NotFound("No such device.")
+    device.removed_at = clock.now()
+    db.session.flush()
+
+
+def is_device_code(text: str) -> bool:
+    return text.startswith(PREFIX)
+
+
+@dataclass(frozen=True)
+class AcceptedStep:
+    device_id: str
+    person_id: str
+    step: int
+
+
+def check_device_code(text: str) -> AcceptedStep:
+    """The device and TOTP step an offline code proves, not yet spent.
+
+    Raises ``CodeMalformed`` when the text is not of the ``OCD1:`` shape, ``CodeInvalid`` for
+    an unknown or removed device or a one-time password outside the ±1 step window.
+    """
+    match = _CODE.fullmatch(text)
+    if match is None:
+        raise CodeMalformed("Not an offline code.")
+    device_id, otp = match.groups()
+    device = db.session.get(Device, device_id)
+    if device is None or device.removed_at is not None:
+        raise CodeInvalid()
+    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    totp = pyotp.TOTP(secret, digits=DIGITS, interval=device.period)
+    current = int(clock.timestamp()) // device.period
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), otp):
+            return AcceptedStep(device.id, device.person_id, step)
+    raise CodeInvalid()
+
+
+def spend_device_step(accepted: AcceptedStep) -> None:
+    """Mark the step used. Raises ``CodeAlreadyUsed`` when it (or a later one) already was.
+
+    The UPDATE's condition is checked by the database under the row lock, so it holds across
+    workers: a second transaction waits for the first and then matches no row.
+    """
+    result = db.session.execute(
+        update(Device)
+        .where(Device.id == accepted.device_id, Device.last_step < accepted.step,
+               Device.removed_at.is_(None))
+        .values(last_step=accepted.step)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise CodeAlreadyUsed()

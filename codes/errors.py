@@ -1,0 +1,50 @@
+"""The problems that the code and scanning routes answer with (type, status and title only)."""
+from app.errors import Problem
+
+
+class CodeMalformed(Problem):
+    type = "malformed-code"
+    status = 400
+    title = "This is not a code"
+
+
+class CodeInvalid(Problem):
+    type = "invalid-code"
+    status = 422
+    title = "The code is not valid"
+
+
+class CodeExpired(Problem):
+    type = "code-expired"
+    status = 422
+    title = "The code has expired"
+
+
+class CodeAlreadyUsed(Problem):
+    type = "code-already-used"
+    status = 409
+    title = "The code has already been used"
+
+
+class SubjectSuspended(Problem):
+    type = "subject-suspended"
+    status = 403
+    title = "The holder of this code is suspended"
+
+
+class PurposeNotAllowed(Problem):
+    type = "purpose-not-allowed"
+    status = 403
+    title = "This service point may not scan for this purpose"
+
+
+class InvalidClient(Problem):
+    type = "invalid-client"
+    status = 401
+    title = "The client credentials are not valid"
+
+
+class TooManyDevices(Problem):
+    type = "too-many-devices"
+    status = 409
+    title = "Too many devices are registered; remove one first"

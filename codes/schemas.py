@@ -1,0 +1,102 @@
+"""Request and response bodies of the code routes (marshmallow; they make the OpenAPI document)."""
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+class Text(fields.String):
+    """A string that every database and encoder takes: no NUL, no lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Must be valid Unicode text.") from None
+        return text
+
+
+class CodeProblemSchema(Schema):
+    """RFC 9457 problem details (named apart from the other packages' copies in the document)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+
+
+class CodeSchema(Schema):
+    code = fields.String(required=True, metadata={
+        "description": "`OC1:` + base45 of a COSE_Sign1 CWT; show it as a QR code"})
+    expires_at = fields.String(required=True, metadata={"description": "RFC 3339; the code's `exp`"})
+    refresh_after = fields.String(required=True, metadata={
+        "description": "RFC 3339; ask for the next code after this moment"})
+
+
+class DeviceSchema(Schema):
+    device_id = fields.String(required=True)
+    secret = fields.String(required=True, metadata={
+        "description": "base32 TOTP seed, shown once; the device makes `OCD1:<device_id>:<otp>`"})
+    period = fields.Integer(required=True, metadata={"description": "TOTP time step, seconds"})
+    digits = fields.Integer(required=True, metadata={"description": "digits of the one-time password"})
+
+
+class JwkSchema(Schema):
+    kty = fields.String(required=True)
+    crv = fields.String(required=True)
+    x = fields.String(required=True)
+    kid = fields.String(required=True)
+    alg = fields.String(required=True)
+    use = fields.String(required=True)
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Nested(JwkSchema), required=True)
+
+
+class ClientCredentialsSchema(Schema):
+    client_id = Text(required=True, validate=validate.Length(min=1, max=64))
+    client_secret = Text(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+
+
+class ScanRequestSchema(Schema):
+    code = Text(required=True, validate=validate.Length(min=1, max=2048), metadata={
+        "description": "the scanned text: `OC1:...` or an offline `OCD1:...` code"})
+    purpose = Text(required=True, validate=validate.Length(min=1, max=64))
+
+
+class SubjectSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "`person` or `enterprise`"})
+    display_name = fields.String(required=True, metadata={"description": "masked: 张**"})
+    assurance_level = fields.Integer(required=True)
+
+
+class ScanSchema(Schema):
+    scan_id = fields.String(required=True)
+    subject = fields.Nested(SubjectSchema, required=True)
+    expires_at = fields.String(required=True, metadata={
+        "description": "RFC 3339; follow-up requests on this scan are possible until then"})
+
+
+class ScanListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ScanServicePointSchema(Schema):
+    name = fields.String(required=True)
+
+
+class MyScanSchema(Schema):
+    scan_id = fields.String(required=True)
+    scanned_at = fields.String(required=True)
+    service_point = fields.Nested(ScanServicePointSchema, required=True)
+    purpose = fields.String(required=True)
+    code_kind = fields.String(required=True, metadata={"description": "`online` or `offline`"})
+    shared = fields.List(fields.Raw(), required=True, metadata={
+        "description": "what was shared with the service point on this scan"})

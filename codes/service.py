@@ -1,0 +1,114 @@
+"""The holder's current code: signed once, cached in Redis until it should be refreshed.
+
+A phone asks for its code every few seconds, and a crowd of phones on a bad network retries;
+a "refresh storm" must cost one signature and one render. So the current code of a subject is
+kept at ``code:{<handle>}:<kind>`` until ``refresh_after`` (two thirds of its lifetime), and
+every request in between gets the same code with at least a third of its lifetime left. A
+successful scan deletes the entry, so the next request gets a new code at once. Its rendered
+images are cached per code under a hash of the code text.
+
+The other packages use this module (and the ones it names) rather than the routes:
+``current_code``, ``code_image``, ``scans.get_scan``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from flask import current_app
+
+from app import clock
+from app.store import redis_client
+from codes import keys, render
+from codes.format import PERSON, Claims, new_cti
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A signed code text with its expiry and the moment a phone should ask for the next one
+    (both seconds since the epoch)."""
+
+    code: str
+    exp: int
+    refresh_after: int
+
+    def as_dict(self) -> dict:
+        """``{code, expires_at, refresh_after}`` with RFC 3339 times, as the API answers."""
+        from datetime import datetime, timezone
+
+        return {
+            "code": self.code,
+            "expires_at": clock.rfc3339(datetime.fromtimestamp(self.exp, timezone.utc)),
+            "refresh_after": clock.rfc3339(datetime.fromtimestamp(self.refresh_after, timezone.utc)),
+        }
+
+
+def _code_key(handle: str, kind: int) -> str:
+    return f"code:{{{handle}}}:{kind}"
+
+
+def _image_key(handle: str, code: str, image_kind: str) -> str:
+    digest = hashlib.sha256(code.encode()).hexdigest()[:32]
+    return f"codeimg:{{{handle}}}:{digest}:{image_kind}"
+
+
+def issue_code(handle: str, kind: int = PERSON) -> IssuedCode:
+    """Sign a new code for this subject handle, valid for ``CODE_TTL_SECONDS`` from now."""
+    ttl = current_app.config["CODE_TTL_SECONDS"]
+    iat = int(clock.timestamp())
+    exp = iat + ttl
+    code = keys.current_signer().sign(Claims(handle, exp, new_cti(), kind))
+    return IssuedCode(code, exp, iat + (2 * ttl) // 3)
+
+
+def _decode(raw: bytes | None) -> IssuedCode | None:
+    if raw is None:
+        return None
+    try:
+        return IssuedCode(**json.loads(raw))
+    except (ValueError, TypeError):
+        return None
+
+
+def current_code(handle: str, kind: int = PERSON) -> IssuedCode:
+    """The subject's current code: the cached one until its ``refresh_after``, else a new one.
+
+    Concurrent first requests may each sign (a signature costs microseconds), but only one
+    code is stored and all of them answer with it.
+    """
+    r = redis_client()
+    key = _code_key(handle, kind)
+    now = clock.timestamp()
+    cached = _decode(r.get(key))
+    if cached is not None and now < cached.refresh_after:
+        return cached
+    issued = issue_code(handle, kind)
+    ttl_ms = max(1, int((issued.refresh_after - now) * 1000))
+    value = json.dumps(asdict(issued))
+    if cached is None:
+        if r.set(key, value, nx=True, px=ttl_ms):
+            return issued
+        winner = _decode(r.get(key))
+        if winner is not None and now < winner.refresh_after:
+            return winner
+    # A stale entry that Redis has not expired yet (its clock and ours differ): replace it.
+    r.set(key, value, px=ttl_ms)
+    return issued
+
+
+def forget_current_code(handle: str, kind: int = PERSON) -> None:
+    """Drop the cached current code, so the next request signs a new one (after a scan)."""
+    redis_client().delete(_code_key(handle, kind))
+
+
+def code_image(handle: str, issued: IssuedCode, image_kind: str) -> bytes:
+    """The QR image of an issued code (``"png"`` or ``"svg"``), rendered once per code."""
+    r = redis_client()
+    key = _image_key(handle, issued.code, image_kind)
+    image = r.get(key)
+    if image is None:
+        image = render.render(issued.code, image_kind)
+        ttl_ms = max(1, int((issued.exp - clock.timestamp()) * 1000))
+        r.set(key, image, px=ttl_ms)
+    return image

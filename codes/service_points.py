@@ -1,0 +1,77 @@
+"""Service points: counters, gates and kiosks that scan codes, as client-credentials clients.
+
+A client secret is 32 random bytes (URL-safe base64), shown once and stored as its SHA-256:
+with that much entropy a slow hash adds nothing, and the check stays cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from app import clock
+from app.extensions import db
+from app.ids import new_handle, new_id
+from app.tokens import client_token
+from codes.errors import InvalidClient
+from codes.models import ServicePoint
+
+CLIENT_KIND = "service-point"
+# Compared against when the client id is unknown, so both failures take the same time.
+_NO_SECRET = hashlib.sha256(b"no such service point").hexdigest()
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_client_id() -> str:
+    return "sp_" + new_handle(16)
+
+
+def create_service_point(name: str, purposes: list[str], *, client_id: str | None = None,
+                         client_secret: str | None = None) -> tuple[ServicePoint, str]:
+    """Create a service point that may scan for ``purposes``; returns it and its secret.
+
+    ``client_id`` and ``client_secret`` may be given (the demo seed derives them), else they
+    are random. The secret is not stored, only its hash.
+    """
+    client_secret = client_secret or secrets.token_urlsafe(32)
+    point = ServicePoint(id=new_id(), client_id=client_id or new_client_id(),
+                         secret_hash=hash_secret(client_secret), name=name,
+                         purposes=sorted(set(purposes)), active=True, created_at=clock.now())
+    db.session.add(point)
+    db.session.flush()
+    return point, client_secret
+
+
+def get_service_point(service_point_id: str) -> ServicePoint | None:
+    return db.session.get(ServicePoint, service_point_id)
+
+
+def get_by_client_id(client_id: str) -> ServicePoint | None:
+    return db.session.scalars(
+        select(ServicePoint).where(ServicePoint.client_id == client_id)).one_or_none()
+
+
+def authenticate(client_id: str, client_secret: str) -> ServicePoint:
+    """The active service point these credentials belong to. Raises ``InvalidClient``."""
+    point = get_by_client_id(client_id)
+    expected = point.secret_hash if point is not None else _NO_SECRET
+    matches = hmac.compare_digest(hash_secret(client_secret), expected)
+    if point is None or not matches or not point.active:
+        raise InvalidClient()
+    return point
+
+
+def issue_token(client_id: str, client_secret: str) -> dict:
+    """``{access_token, token_type, expires_in}`` for valid credentials; ``InvalidClient``."""
+    point = authenticate(client_id, client_secret)
+    return client_token(point.id, CLIENT_KIND)
+
+
+def may_scan(point: ServicePoint | None, purpose: str) -> bool:
+    """Whether this service point is active and may scan for this purpose."""
+    return point is not None and point.active and purpose in (point.purposes or [])
