@@ -53,7 +53,9 @@ def register(data):
 @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
                   description="`subject-suspended`")
 @blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-attempts`, with `Retry-After`")
+                  description="`too-many-attempts`: the password was not even checked",
+                  headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
+                                           "schema": {"type": "integer", "minimum": 1}}})
 def login(data):
     """Sign in with an ID number or phone number, a password and, when on, a one-time password"""
     tokens = service.sign_in(data["username"], data["password"], data["otp"],

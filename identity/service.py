@@ -4,7 +4,6 @@ Services flush and never commit; the route (or CLI command, or job) that calls t
 """
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 
@@ -40,8 +39,6 @@ from identity.id_numbers import (
 )
 from identity.models import ACTIVE, Person
 from identity.throttle import LoginThrottle, Lockout
-
-log = logging.getLogger(__name__)
 
 NAME_MAX = 64
 # Names are letters (any script) with their marks, spaces, and the separators that names

@@ -9,7 +9,7 @@ from flask_jwt_extended import decode_token
 from app.extensions import db
 from identity import totp
 from identity.models import Person
-from tests.helpers import auth_headers, resident
+from tests.helpers import resident
 
 PROBLEM = "application/problem+json"
 
