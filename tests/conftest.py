@@ -19,6 +19,8 @@ import time_machine
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
+from flask_sqlalchemy.session import Session
+
 from app import create_app
 from app.extensions import db
 from app.store import redis_client
@@ -83,8 +85,15 @@ def app(base_app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
+
+        class JoinedSession(Session):
+            # Flask-SQLAlchemy's get_bind picks the engine by bind key and would ignore
+            # ``bind``; every session of the test must use the one connection.
+            def get_bind(self, *args, **kwargs):
+                return connection
+
         db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"})
+            {"class_": JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
         redis_client().flushdb()
         try:
             yield base_app
