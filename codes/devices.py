@@ -29,6 +29,7 @@ from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.ids import new_id
+from app.store import redis_client
 from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
 from codes.models import Device
 
@@ -87,6 +88,7 @@ class AcceptedStep:
     device_id: str
     person_id: str
     step: int
+    period: int
 
 
 def check_device_code(text: str) -> AcceptedStep:
@@ -107,7 +109,7 @@ def check_device_code(text: str) -> AcceptedStep:
     current = int(clock.timestamp()) // device.period
     for step in (current, current - 1, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), otp):
-            return AcceptedStep(device.id, device.person_id, step)
+            return AcceptedStep(device.id, device.person_id, step, device.period)
     raise CodeInvalid()
 
 
@@ -115,8 +117,14 @@ def spend_device_step(accepted: AcceptedStep) -> None:
     """Mark the step used. Raises ``CodeAlreadyUsed`` when it (or a later one) already was.
 
     The UPDATE's condition is checked by the database under the row lock, so it holds across
-    workers: a second transaction waits for the first and then matches no row.
+    workers: a second transaction waits for the first and then matches no row. A Redis
+    ``SET NX`` on the step goes first, so a crowd presenting one code is turned away without
+    queueing on that row lock (or, on SQLite, failing to upgrade a stale read to a write).
     """
+    # A step is acceptable until the end of the next one; keep the mark a little longer.
+    ttl = 3 * accepted.period
+    if not redis_client().set(f"devstep:{{{accepted.device_id}}}:{accepted.step}", 1, nx=True, ex=ttl):
+        raise CodeAlreadyUsed()
     result = db.session.execute(
         update(Device)
         .where(Device.id == accepted.device_id, Device.last_step < accepted.step,
