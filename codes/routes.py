@@ -8,7 +8,7 @@ from app.extensions import db
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
 from codes.schemas import (
-    ServicePointCredentialsSchema,
+    ClientCredentialsSchema,
     CodeSchema,
     DeviceSchema,
     JwksSchema,
@@ -17,7 +17,7 @@ from codes.schemas import (
     ScanListQuerySchema,
     ScanRequestSchema,
     ScanSchema,
-    ServicePointTokenSchema,
+    TokenSchema,
 )
 
 blp = Blueprint("codes", __name__, url_prefix="/api/v1", description="The code and scanning")
@@ -131,8 +131,8 @@ def jwks():
 
 
 @blp.post("/service-points/token")
-@blp.arguments(ServicePointCredentialsSchema)
-@blp.response(200, ServicePointTokenSchema)
+@blp.arguments(ClientCredentialsSchema)
+@blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=CodeProblemSchema, content_type=PROBLEM, description="`invalid-client`")
 def service_point_token(data):
     """A service point's access token, for its client id and secret"""

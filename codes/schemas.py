@@ -54,12 +54,12 @@ class JwksSchema(Schema):
     keys = fields.List(fields.Nested(JwkSchema), required=True)
 
 
-class ServicePointCredentialsSchema(Schema):
+class ClientCredentialsSchema(Schema):
     client_id = Text(required=True, validate=validate.Length(min=1, max=64))
     client_secret = Text(required=True, validate=validate.Length(min=1, max=256))
 
 
-class ServicePointTokenSchema(Schema):
+class TokenSchema(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True)
