@@ -199,18 +199,27 @@ def _snapshot(force: bool = False) -> _Snapshot:
     return snapshot
 
 
-def _ensure_first_key() -> None:
-    """Create a signing key when none can sign, and commit it at once: codes signed with it
-    leave this process before the request ends, so the key must outlive the request."""
+def ensure_signing_key() -> SigningKey | None:
+    """Create a signing key (flushed, not committed) when none can sign now; returns it, or
+    None when one already could. On PostgreSQL a transaction-scoped advisory lock makes
+    concurrent callers wait for the first, so they find its key instead of making another."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FIRST_KEY_LOCK})
     now = clock.now()
     exists = db.session.scalar(select(SigningKey.kid).where(
         SigningKey.activates_at <= now,
         or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now)).limit(1))
-    if exists is None:
-        key = create_key()
-        log.info("created the first signing key", extra={"kid": key.kid})
+    if exists is not None:
+        return None
+    key = create_key()
+    log.info("created a signing key on first need", extra={"kid": key.kid})
+    return key
+
+
+def _ensure_first_key() -> None:
+    # Committed at once: codes signed with the key leave this process before the request
+    # ends, so the key must outlive the request whatever becomes of it.
+    ensure_signing_key()
     db.session.commit()
 
 
