@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
-MODEL_MODULES = ("identity.models", "codes.models")
+MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -146,7 +146,8 @@ def _register_domains(app: Flask, api: Api) -> None:
     from app import cli
     from codes.routes import blp as codes_blp, wellknown_blp
     from identity.routes import blp as identity_blp
+    from wallet.routes import blp as wallet_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp):
+    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp):
         api.register_blueprint(blueprint)
     cli.register(app)

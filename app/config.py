@@ -69,6 +69,13 @@ class Config:
     LOGIN_ACCOUNT_MAX_LOCK_SECONDS: int = 300
     # Failure counts are forgotten after this long without a failure (once any lock ended).
     LOGIN_FAILURE_MEMORY_SECONDS: int = 3600
+    # The wallet. A key-binding JWT older than this is refused, so a presentation is short-lived.
+    PRESENTATION_MAX_AGE_SECONDS: int = 300
+    # A service point's request for materials expires this long after it was made.
+    MATERIAL_REQUEST_TTL_SECONDS: int = 300
+    # Entries (bits) per status list, a multiple of 8; and how long verifiers may cache a list.
+    STATUS_LIST_SIZE: int = 131072
+    STATUS_LIST_TTL_SECONDS: int = 300
     # HTTP.
     PUBLIC_URL: str | None = None
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
@@ -105,6 +112,8 @@ class Config:
             raise ConfigError("CODE_TTL_SECONDS must be between 1 and 60")
         if not 0 <= self.CODE_LEEWAY_SECONDS <= 10:
             raise ConfigError("CODE_LEEWAY_SECONDS must be between 0 and 10")
+        if self.STATUS_LIST_SIZE < 8 or self.STATUS_LIST_SIZE % 8:
+            raise ConfigError("STATUS_LIST_SIZE must be a positive multiple of 8")
         embedded = self.DATABASE_URL is None and self.REDIS_URL is None
         cfg = replace(self, EMBEDDED=embedded)
         if not cfg.SECRET_KEY or not cfg.ENCRYPTION_KEY:

@@ -1,0 +1,275 @@
+"""HTTP surface of the wallet: issuers, the holder's wallet, verification, trust and status,
+and materials shared with service points after a scan."""
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+
+from app import clock
+from app.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
+from app.errors import NotFound
+from app.extensions import db
+from identity import service as identity
+from wallet import consents, service, status, verify
+from wallet.models import CARD
+from wallet.schemas import (
+    ConsentQuerySchema,
+    ConsentSchema,
+    CredentialSchema,
+    IssuedSchema,
+    IssuerCredentialsSchema,
+    IssuerTokenSchema,
+    IssueSchema,
+    MaterialRequestCreatedSchema,
+    MaterialRequestSchema,
+    PresentationRequestSchema,
+    PresentationSchema,
+    RequestStateSchema,
+    RevokedSchema,
+    RevokeSchema,
+    VerifyRequestSchema,
+    VerifyResultSchema,
+    WalletProblemSchema,
+    WalletSchema,
+)
+
+blp = Blueprint("wallet", __name__, url_prefix="/api/v1", description="Credentials, consent and sharing")
+
+PROBLEM = "application/problem+json"
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_URL"] or request.host_url.rstrip("/")
+
+
+def _time(moment):
+    return clock.rfc3339(moment) if moment is not None else None
+
+
+def _my_holder_index() -> str:
+    person = identity.get_person(g.principal_id)
+    if person is None:
+        raise NotFound()
+    return person.id_number_index
+
+
+def _item(credential, ctype, issuer, claims: dict) -> dict:
+    return {"id": credential.id, "type": credential.vct, "name": ctype.name,
+            "issuer": {"name": issuer.name}, "summary": service.summary(claims),
+            "issued_at": _time(credential.issued_at), "valid_from": _time(credential.valid_from),
+            "valid_until": _time(credential.valid_until), "status": service.status_of(credential)}
+
+
+# Issuers -------------------------------------------------------------------------------
+
+
+@blp.post("/issuers/token")
+@blp.arguments(IssuerCredentialsSchema)
+@blp.response(200, IssuerTokenSchema)
+@blp.alt_response(401, schema=WalletProblemSchema, content_type=PROBLEM, description="`invalid-client`")
+def issuer_token(data):
+    """An issuer's access token, for its client id and secret"""
+    return service.issue_token(data["client_id"], data["client_secret"])
+
+
+@blp.post("/issuer/credentials")
+@blp.doc(security=BEARER)
+@blp.arguments(IssueSchema)
+@blp.response(201, IssuedSchema)
+@blp.alt_response(403, schema=WalletProblemSchema, content_type=PROBLEM, description="`type-not-allowed`")
+@blp.alt_response(422, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`validation-error` naming unknown or missing claims; `unknown-type`")
+@require(ISSUER)
+def issue(data):
+    """Issue a credential (SD-JWT VC) to a holder, registered or not
+
+    Every claim is selectively disclosable. A holder who has not registered yet finds it in
+    the wallet on registering.
+    """
+    credential, sd_jwt = service.issue_credential(
+        g.principal_id, data["type"], data["holder"], data["claims"], base_url=_base_url(),
+        valid_from=data.get("valid_from"), valid_until=data.get("valid_until"))
+    db.session.commit()
+    return {"id": credential.id, "type": credential.vct, "credential": sd_jwt,
+            "issued_at": _time(credential.issued_at), "valid_from": _time(credential.valid_from),
+            "valid_until": _time(credential.valid_until),
+            "status_list": {"idx": credential.status_idx,
+                            "uri": status.list_url(_base_url(), credential.status_list_id)}}
+
+
+@blp.post("/issuer/credentials/<credential_id>/revoke")
+@blp.doc(security=BEARER)
+@blp.arguments(RevokeSchema)
+@blp.response(200, RevokedSchema)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: not a credential of this issuer")
+@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-revoked`")
+@require(ISSUER)
+def revoke(data, credential_id):
+    """Revoke a credential: its status list bit flips at once"""
+    credential = service.revoke_credential(g.principal_id, credential_id, data["reason"])
+    db.session.commit()
+    return {"id": credential.id, "status": "revoked", "revoked_at": _time(credential.revoked_at),
+            "reason": credential.revocation_reason}
+
+
+# The holder's wallet -------------------------------------------------------------------
+
+
+@blp.get("/me/wallet")
+@blp.doc(security=BEARER)
+@blp.response(200, WalletSchema)
+@require(RESIDENT)
+def my_wallet():
+    """My cards and certificates, claims summarised"""
+    wallet = {"cards": [], "certificates": []}
+    for credential, ctype, issuer in service.wallet_of(_my_holder_index()):
+        claims = service.claims_of(credential)
+        wallet["cards" if ctype.kind == CARD else "certificates"].append(
+            _item(credential, ctype, issuer, claims))
+    return wallet
+
+
+@blp.get("/me/wallet/<credential_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, CredentialSchema)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@require(RESIDENT)
+def my_credential(credential_id):
+    """One credential in full, with its signature"""
+    credential, ctype, issuer = service.credential_of(_my_holder_index(), credential_id)
+    sd_jwt = service.sd_jwt_of(credential)
+    claims = service.claims_of(credential, sd_jwt)
+    return {**_item(credential, ctype, issuer, claims), "kind": ctype.kind, "claims": claims,
+            "credential": sd_jwt}
+
+
+@blp.post("/me/wallet/<credential_id>/presentations")
+@blp.doc(security=BEARER)
+@blp.arguments(PresentationRequestSchema)
+@blp.response(201, PresentationSchema)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`credential-not-usable`: revoked, expired or not yet valid")
+@require(RESIDENT)
+def present(data, credential_id):
+    """Show chosen claims of a credential (亮证)
+
+    An SD-JWT with only those claims' disclosures and a key-binding JWT signed with the holder
+    key; `qr_text` is the same text, to show as a QR code. Verifiers refuse it after
+    `expires_at`.
+    """
+    shown = service.present_credential(_my_holder_index(), credential_id, data["claims"],
+                                       audience=data.get("audience"))
+    return {**shown, "qr_text": shown["presentation"]}
+
+
+# Anyone: verification, trust list, status lists ----------------------------------------
+
+
+@blp.post("/credentials/verify")
+@blp.arguments(VerifyRequestSchema)
+@blp.response(200, VerifyResultSchema)
+def verify_credential(data):
+    """Check a credential or a presentation and say why it is not valid
+
+    `problems` names each reason: `malformed`, `issuer-unknown`, `signature`, `disclosure`,
+    `type-not-allowed`, `expired`, `not-yet-valid`, `revoked`, `status-unknown`, `key-binding`,
+    `key-binding-too-old`, `audience`.
+    """
+    return verify.verify(data["credential"], data.get("audience"))
+
+
+@blp.get("/trust-list")
+@blp.response(200)
+def trust_list():
+    """Every issuer, the types it may issue and its public keys (current and retired)"""
+    return service.trust_list(_base_url())
+
+
+@blp.get("/status-lists/<list_id>")
+@blp.doc(responses={"200": {"description": "a status list token",
+                            "content": {status.MEDIA_TYPE: {"schema": {"type": "string"}}}}})
+def status_list(list_id):
+    """A status list token (IETF Token Status List), signed by the platform"""
+    token = status.status_list_token(list_id, _base_url())
+    if token is None:
+        raise NotFound()
+    return current_app.response_class(token, mimetype=status.MEDIA_TYPE,
+                                      headers={"Cache-Control": "no-cache"})
+
+
+# Materials for service points ----------------------------------------------------------
+
+
+@blp.post("/scans/<scan_id>/requests")
+@blp.doc(security=BEARER)
+@blp.arguments(MaterialRequestSchema)
+@blp.response(201, MaterialRequestCreatedSchema)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: no live scan of this service point; an unknown service item")
+@require(SERVICE_POINT)
+def request_materials(data, scan_id):
+    """Ask the scanned holder for materials, by credential types
+
+    `missing` lists the asked types the holder has no valid credential of. Asking by
+    `service_item` needs the service catalogue; until it exists every item is unknown (404).
+    """
+    if "service_item" in data:
+        raise NotFound("No service item has this code.")
+    created = consents.request_materials(g.principal_id, scan_id, data["types"])
+    db.session.commit()
+    return {"request_id": created.id, "status": created.status, "types": created.types,
+            "missing": created.missing, "expires_at": _time(created.expires_at)}
+
+
+@blp.get("/scans/<scan_id>/requests/<request_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, RequestStateSchema)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@require(SERVICE_POINT)
+def request_state(scan_id, request_id):
+    """The answer to a material request, and once approved the materials
+
+    Each material is a presentation of the whole credential bound to this service point:
+    `aud` is its client id and `nonce` the request id.
+    """
+    state = consents.request_state(g.principal_id, scan_id, request_id)
+    db.session.commit()
+    return state
+
+
+@blp.get("/me/consents")
+@blp.doc(security=BEARER)
+@blp.arguments(ConsentQuerySchema, location="query")
+@blp.response(200, ConsentSchema(many=True))
+@require(RESIDENT)
+def my_consents(query):
+    """Requests for my materials waiting for my answer: who asks, why, for what"""
+    return [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
+             "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
+            for r, name in consents.pending_consents(g.principal_id)]
+
+
+@blp.post("/me/consents/<consent_id>/approve")
+@blp.doc(security=BEARER)
+@blp.response(204)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: not mine, or expired")
+@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@require(RESIDENT)
+def approve(consent_id):
+    """Approve: the asking service point may fetch those materials until the request expires"""
+    consents.answer(g.principal_id, consent_id, approve=True)
+    db.session.commit()
+
+
+@blp.post("/me/consents/<consent_id>/deny")
+@blp.doc(security=BEARER)
+@blp.response(204)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: not mine, or expired")
+@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@require(RESIDENT)
+def deny(consent_id):
+    """Deny: nothing is shared"""
+    consents.answer(g.principal_id, consent_id, approve=False)
+    db.session.commit()

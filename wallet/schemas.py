@@ -1,0 +1,182 @@
+"""Request and response bodies of the wallet routes (marshmallow; they make the OpenAPI document)."""
+from datetime import timezone
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from codes.schemas import Text
+
+_VCT = validate.Length(min=1, max=64)
+
+
+class WalletProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict()
+
+
+class IssuerCredentialsSchema(Schema):
+    client_id = Text(required=True, validate=validate.Length(min=1, max=64))
+    client_secret = Text(required=True, validate=validate.Length(min=1, max=256))
+
+
+class IssuerTokenSchema(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+
+
+class HolderSchema(Schema):
+    id_number = Text(validate=validate.Length(min=1, max=32))
+    uscc = Text(validate=validate.Length(min=1, max=32))
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("Give exactly one of id_number or uscc.")
+
+
+class IssueSchema(Schema):
+    type = Text(required=True, validate=_VCT)
+    holder = fields.Nested(HolderSchema, required=True)
+    claims = fields.Dict(keys=Text(validate=validate.Length(min=1, max=64)), required=True)
+    valid_from = fields.AwareDateTime(default_timezone=timezone.utc)
+    valid_until = fields.AwareDateTime(default_timezone=timezone.utc)
+
+
+class StatusEntrySchema(Schema):
+    idx = fields.Integer(required=True)
+    uri = fields.String(required=True)
+
+
+class IssuedSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    credential = fields.String(required=True, metadata={
+        "description": "the SD-JWT VC: issuer-signed JWT `~` every disclosure `~`"})
+    issued_at = fields.String(required=True)
+    valid_from = fields.String(allow_none=True)
+    valid_until = fields.String(allow_none=True)
+    status_list = fields.Nested(StatusEntrySchema, required=True)
+
+
+class RevokeSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RevokedSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    revoked_at = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class IssuerNameSchema(Schema):
+    name = fields.String(required=True)
+
+
+class WalletItemSchema(Schema):
+    id = fields.String(required=True)
+    type = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "the type's display name"})
+    issuer = fields.Nested(IssuerNameSchema, required=True)
+    summary = fields.Dict(required=True, metadata={
+        "description": "the claims, identifying numbers masked, pictures left out"})
+    issued_at = fields.String(required=True)
+    valid_from = fields.String(allow_none=True)
+    valid_until = fields.String(allow_none=True)
+    status = fields.String(required=True, metadata={
+        "description": "`valid`, `revoked`, `expired` or `not-yet-valid`"})
+
+
+class WalletSchema(Schema):
+    cards = fields.List(fields.Nested(WalletItemSchema), required=True)
+    certificates = fields.List(fields.Nested(WalletItemSchema), required=True)
+
+
+class CredentialSchema(WalletItemSchema):
+    kind = fields.String(required=True)
+    claims = fields.Dict(required=True)
+    credential = fields.String(required=True, metadata={"description": "the SD-JWT VC, signed"})
+
+
+class PresentationRequestSchema(Schema):
+    claims = fields.List(Text(validate=validate.Length(min=1, max=64)), required=True,
+                         validate=validate.Length(min=1, max=50))
+    audience = Text(validate=validate.Length(min=1, max=256))
+
+
+class PresentationSchema(Schema):
+    presentation = fields.String(required=True)
+    qr_text = fields.String(required=True, metadata={"description": "the text to show as a QR code"})
+    nonce = fields.String(required=True)
+    expires_at = fields.String(required=True, metadata={
+        "description": "verifiers refuse the key-binding JWT after this"})
+
+
+class VerifyRequestSchema(Schema):
+    credential = fields.String(required=True, validate=validate.Length(min=1, max=1_000_000))
+    audience = Text(validate=validate.Length(min=1, max=256), metadata={
+        "description": "when given, the key-binding JWT's `aud` must be this"})
+
+
+class VerifyResultSchema(Schema):
+    valid = fields.Boolean(required=True)
+    issuer = fields.Dict(allow_none=True)
+    type = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    disclosed = fields.Dict(required=True)
+    problems = fields.List(fields.String(), required=True)
+    key_binding = fields.Dict(allow_none=True)
+
+
+class MaterialRequestSchema(Schema):
+    service_item = Text(validate=validate.Length(min=1, max=64))
+    types = fields.List(Text(validate=_VCT), validate=validate.Length(min=1, max=20))
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if len(data) != 1:
+            raise ValidationError("Give exactly one of service_item or types.")
+
+
+class MaterialRequestCreatedSchema(Schema):
+    request_id = fields.String(required=True)
+    status = fields.String(required=True)
+    types = fields.List(fields.String(), required=True)
+    missing = fields.List(fields.String(), required=True)
+    expires_at = fields.String(required=True)
+
+
+class MaterialSchema(Schema):
+    type = fields.String(required=True)
+    credential = fields.String(required=True, metadata={
+        "description": "an SD-JWT presentation bound to this service point (`aud` its client id, "
+                       "`nonce` the request id)"})
+
+
+class RequestStateSchema(Schema):
+    status = fields.String(required=True)
+    materials = fields.List(fields.Nested(MaterialSchema))
+    missing = fields.List(fields.String())
+    expires_at = fields.String()
+
+
+class ConsentQuerySchema(Schema):
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending"]))
+
+
+class ServicePointNameSchema(Schema):
+    name = fields.String(required=True)
+
+
+class ConsentSchema(Schema):
+    id = fields.String(required=True)
+    request_id = fields.String(required=True)
+    service_point = fields.Nested(ServicePointNameSchema, required=True)
+    purpose = fields.String(required=True)
+    types = fields.List(fields.String(), required=True)
+    expires_at = fields.String(required=True)

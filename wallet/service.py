@@ -1,0 +1,409 @@
+"""The wallet: issuers, credential types, issuing and revoking, and the holder's own view.
+
+Services flush and never commit; the route or command that calls them commits once.
+``base_url`` (``PUBLIC_URL``, else the scheme and host a request came in on) is passed in by
+the caller: it makes the issuer identifiers and status-list addresses inside credentials.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit, clock
+from app.errors import NotFound, ValidationProblem
+from app.extensions import db
+from app.ids import new_handle, new_id
+from app.tokens import client_token
+from wallet import keys, sdjwt, status
+from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType
+from identity.id_numbers import mask_id_number
+from wallet.holders import holder_index
+from wallet.models import KINDS, Credential, CredentialType, Issuer
+
+CLIENT_KIND = "issuer"
+MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
+_NO_SECRET = hashlib.sha256(b"no such issuer").hexdigest()
+# Claims that every credential carries in the clear; the rest are selectively disclosable.
+REGISTERED_CLAIMS = ("iss", "iat", "nbf", "exp", "vct", "status", "cnf")
+
+
+# Issuers -------------------------------------------------------------------------------
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_issuer(name: str, types: list[str], policy_publisher: bool = False) -> tuple[Issuer, str]:
+    """Create an issuer allowed to issue ``types``, with its first signing key.
+
+    Returns the issuer and its client secret (shown once; only its hash is stored). Raises
+    ``UnknownType`` naming any type that is not in the catalogue.
+    """
+    unknown = sorted(set(types) - set(db.session.scalars(
+        select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
+    if unknown:
+        raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
+    secret = secrets.token_urlsafe(32)
+    issuer = Issuer(id=new_id(), client_id="is_" + new_handle(16), secret_hash=_hash_secret(secret),
+                    name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
+                    active=True, created_at=clock.now())
+    db.session.add(issuer)
+    db.session.flush()
+    keys.create_key(issuer.id)
+    return issuer, secret
+
+
+def get_issuer_by_client_id(client_id: str) -> Issuer | None:
+    return db.session.scalars(select(Issuer).where(Issuer.client_id == client_id)).one_or_none()
+
+
+def issue_token(client_id: str, client_secret: str) -> dict:
+    """``{access_token, token_type, expires_in}`` for an active issuer; ``InvalidClient``."""
+    issuer = get_issuer_by_client_id(client_id)
+    expected = issuer.secret_hash if issuer is not None else _NO_SECRET
+    matches = hmac.compare_digest(_hash_secret(client_secret), expected)
+    if issuer is None or not matches or not issuer.active:
+        raise InvalidClient()
+    return client_token(issuer.id, CLIENT_KIND)
+
+
+def _active_issuer(issuer_id: str) -> Issuer:
+    issuer = db.session.get(Issuer, issuer_id)
+    if issuer is None or not issuer.active:
+        raise InvalidClient()
+    return issuer
+
+
+def issuer_url(base_url: str, issuer_id: str) -> str:
+    """The issuer identifier (``iss``) of an issuer, as named in the trust list."""
+    return f"{base_url}/api/v1/issuers/{issuer_id}"
+
+
+def issuer_from_url(iss) -> Issuer | None:
+    """The issuer an ``iss`` names (by its id; the host may differ behind proxies)."""
+    if not isinstance(iss, str) or "/api/v1/issuers/" not in iss:
+        return None
+    return db.session.get(Issuer, iss.rsplit("/api/v1/issuers/", 1)[1])
+
+
+def trust_list(base_url: str) -> dict:
+    """Every issuer with its types and public keys (current and retired), and the platform's
+    status-list keys."""
+    issuers = db.session.scalars(select(Issuer).order_by(Issuer.created_at, Issuer.id)).all()
+    by_issuer: dict[str | None, list] = {}
+    for key in db.session.scalars(select(keys.IssuerKey).order_by(keys.IssuerKey.created_at.desc())):
+        by_issuer.setdefault(key.issuer_id, []).append(key)
+    return {
+        "issuers": [{"id": issuer_url(base_url, i.id), "name": i.name, "types": i.types,
+                     "active": i.active, "jwks": keys.jwks(by_issuer.get(i.id, []))}
+                    for i in issuers],
+        "platform": {"id": base_url, "jwks": keys.jwks(by_issuer.get(None, []))},
+    }
+
+
+# Credential types ----------------------------------------------------------------------
+
+
+def get_type(vct: str) -> CredentialType | None:
+    return db.session.get(CredentialType, vct) if isinstance(vct, str) else None
+
+
+@dataclass
+class LoadReport:
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+
+
+def _check_type_entry(entry) -> list[str]:
+    if not isinstance(entry, dict):
+        return ["must be a mapping"]
+    errors = []
+    known = {"vct", "kind", "name", "claims", "required"}
+    if set(entry) - known:
+        errors.append(f"unknown fields: {', '.join(sorted(set(entry) - known))}")
+    vct = entry.get("vct")
+    if not isinstance(vct, str) or not 1 <= len(vct) <= 64 or not vct.replace("-", "").isalnum():
+        errors.append("vct must be 1 to 64 letters, digits or hyphens")
+    if entry.get("kind") not in KINDS:
+        errors.append(f"kind must be one of {', '.join(KINDS)}")
+    if "name" in entry and (not isinstance(entry["name"], str) or not 1 <= len(entry["name"]) <= 128):
+        errors.append("name must be 1 to 128 characters")
+    claims = entry.get("claims")
+    if not isinstance(claims, list) or not claims or not all(
+            isinstance(c, str) and c and c not in REGISTERED_CLAIMS and c != "_sd" for c in claims) \
+            or len(set(claims)) != len(claims):
+        errors.append("claims must be a non-empty list of distinct names "
+                      f"(none of {', '.join(REGISTERED_CLAIMS)})")
+        claims = []
+    required = entry.get("required", claims)
+    if not isinstance(required, list) or not set(required) <= set(claims or []):
+        errors.append("required must be a list of some of the claims")
+    return errors
+
+
+def load_credential_types(entries: list) -> LoadReport:
+    """Create or update credential types from catalogue entries ``{vct, kind, claims,
+    required?, name?}`` (``required`` defaults to all claims). Idempotent.
+
+    Raises ``ValidationProblem`` with the errors of every bad entry, by position, and then
+    changes nothing.
+    """
+    if not isinstance(entries, list):
+        raise ValidationProblem({"credential_types": ["must be a list"]})
+    errors = {}
+    seen = set()
+    for n, entry in enumerate(entries):
+        problems = _check_type_entry(entry)
+        if not problems and entry["vct"] in seen:
+            problems = ["this vct appears twice"]
+        if problems:
+            errors[f"credential_types[{n}]"] = problems
+        else:
+            seen.add(entry["vct"])
+    if errors:
+        raise ValidationProblem(errors, "Some credential types are not valid.")
+    report = LoadReport()
+    for entry in entries:
+        values = {"kind": entry["kind"], "name": entry.get("name", entry["vct"]),
+                  "claims": list(entry["claims"]),
+                  "required": list(entry.get("required", entry["claims"]))}
+        existing = get_type(entry["vct"])
+        if existing is None:
+            db.session.add(CredentialType(vct=entry["vct"], created_at=clock.now(), **values))
+            report.created.append(entry["vct"])
+        elif any(getattr(existing, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(existing, k, v)
+            report.updated.append(entry["vct"])
+        else:
+            report.unchanged.append(entry["vct"])
+    db.session.flush()
+    return report
+
+
+# Issuing -------------------------------------------------------------------------------
+
+
+def _check_claims(ctype: CredentialType, claims: dict, holder_kind: str, holder_value: str) -> None:
+    errors = []
+    unknown = sorted(set(claims) - set(ctype.claims))
+    missing = [c for c in ctype.required if c not in claims]
+    if unknown:
+        errors.append(f"Unknown claims for {ctype.vct}: {', '.join(unknown)}.")
+    if missing:
+        errors.append(f"Missing claims for {ctype.vct}: {', '.join(missing)}.")
+    for name, value in claims.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            errors.append(f"{name}: must be a string or a number.")
+        elif isinstance(value, str) and (len(value) > MAX_CLAIM_CHARS or "\x00" in value):
+            errors.append(f"{name}: too long or not text.")
+    # A credential must not name someone other than its holder.
+    named = claims.get(holder_kind)
+    if isinstance(named, str) and named.strip().upper() != holder_value:
+        errors.append(f"{holder_kind}: does not match the holder.")
+    if errors:
+        raise ValidationProblem({"claims": errors}, errors[0])
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, base_url: str,
+                     valid_from: datetime | None = None,
+                     valid_until: datetime | None = None) -> tuple[Credential, str]:
+    """Sign an SD-JWT VC for the holder (registered or not) and store it, encrypted.
+
+    Returns the credential and its SD-JWT. Raises ``TypeNotAllowed`` (403), ``UnknownType``,
+    or ``ValidationProblem`` naming unknown or missing claims and a bad holder or period.
+    """
+    issuer = _active_issuer(issuer_id)
+    ctype = get_type(vct)
+    if ctype is None:
+        raise UnknownType(f"No credential type named {vct!r}.")
+    if vct not in issuer.types:
+        raise TypeNotAllowed()
+    try:
+        index, holder_kind, holder_value = holder_index(holder)
+    except ValueError as exc:
+        raise ValidationProblem({"holder": [str(exc)]}) from None
+    _check_claims(ctype, claims, holder_kind, holder_value)
+    now = clock.now()
+    if valid_until is not None and (valid_until <= now or (valid_from and valid_until <= valid_from)):
+        raise ValidationProblem({"valid_until": ["Must be in the future and after valid_from."]})
+    key = keys.signing_key(issuer.id)
+    signer = keys.private_jwk(key)
+    registered = {"iss": issuer_url(base_url, issuer.id), "iat": _epoch(now), "vct": vct}
+    if valid_from is not None:
+        registered["nbf"] = _epoch(valid_from)
+    if valid_until is not None:
+        registered["exp"] = _epoch(valid_until)
+    holder_jwk = keys.holder_public_jwk(index)
+    credential = Credential(id=new_id(), vct=vct, issuer_id=issuer.id, holder_index=index,
+                            issued_at=now, valid_from=valid_from, valid_until=valid_until)
+    for entry in status.entries():
+        registered["status"] = {"status_list": {"idx": entry.idx,
+                                                "uri": status.list_url(base_url, entry.list_id)}}
+        sd_jwt = sdjwt.issue(claims, registered=registered, issuer_key=signer, kid=key.kid,
+                             holder_jwk=holder_jwk)
+        credential.status_list_id, credential.status_idx = entry.list_id, entry.idx
+        credential.sd_jwt_enc = _vault().encrypt_text(sd_jwt, _sd_jwt_context(credential.id))
+        try:
+            with db.session.begin_nested():
+                db.session.add(credential)
+        except IntegrityError:
+            continue  # another credential took this entry: sign again with the next one
+        break
+    audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)
+    return credential, sd_jwt
+
+
+def _vault():
+    return current_app.extensions["vault"]
+
+
+def _sd_jwt_context(credential_id: str) -> str:
+    return f"credential.sd_jwt:{credential_id}"
+
+
+def sd_jwt_of(credential: Credential) -> str:
+    return _vault().decrypt_text(credential.sd_jwt_enc, _sd_jwt_context(credential.id))
+
+
+def claims_of(credential: Credential, sd_jwt: str | None = None) -> dict:
+    """The credential's claims (all of them: it is the holder's own copy)."""
+    return sdjwt.claims_of(sd_jwt or sd_jwt_of(credential))
+
+
+def revoke_credential(issuer_id: str, credential_id: str, reason: str) -> Credential:
+    """Revoke a credential of this issuer: its status bit flips at once. ``NotFound`` for
+    another issuer's credential, ``AlreadyRevoked``."""
+    issuer = _active_issuer(issuer_id)
+    credential = db.session.scalars(select(Credential).where(
+        Credential.id == credential_id, Credential.issuer_id == issuer.id).with_for_update()).first()
+    if credential is None:
+        raise NotFound()
+    if credential.revoked_at is not None:
+        raise AlreadyRevoked()
+    credential.revoked_at = clock.now()
+    credential.revocation_reason = reason
+    db.session.flush()
+    audit.record("revoke", credential=credential.id, issuer=issuer.id,
+                 reason=hashlib.sha256(reason.encode()).hexdigest())
+    return credential
+
+
+# The holder's view ---------------------------------------------------------------------
+
+
+VALID = "valid"
+REVOKED = "revoked"
+EXPIRED = "expired"
+NOT_YET_VALID = "not-yet-valid"
+
+
+def status_of(credential: Credential, now: datetime | None = None) -> str:
+    now = now or clock.now()
+    if credential.revoked_at is not None:
+        return REVOKED
+    if credential.valid_until is not None and clock.aware(credential.valid_until) <= now:
+        return EXPIRED
+    if credential.valid_from is not None and clock.aware(credential.valid_from) > now:
+        return NOT_YET_VALID
+    return VALID
+
+
+def usable(credential: Credential, now: datetime | None = None) -> bool:
+    return status_of(credential, now) == VALID
+
+
+def wallet_of(holder: str) -> list[tuple[Credential, CredentialType, Issuer]]:
+    """Every credential of the holder (by holder index), newest first, with type and issuer."""
+    return db.session.execute(
+        select(Credential, CredentialType, Issuer)
+        .join(CredentialType, CredentialType.vct == Credential.vct)
+        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .where(Credential.holder_index == holder)
+        .order_by(Credential.issued_at.desc(), Credential.id)).all()
+
+
+def credential_of(holder: str, credential_id: str) -> tuple[Credential, CredentialType, Issuer]:
+    """One of the holder's credentials; ``NotFound`` for anyone else's."""
+    row = db.session.execute(
+        select(Credential, CredentialType, Issuer)
+        .join(CredentialType, CredentialType.vct == Credential.vct)
+        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .where(Credential.id == credential_id, Credential.holder_index == holder)).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def usable_credentials(holder: str, types: list[str]) -> dict[str, Credential]:
+    """The newest valid credential of each of ``types`` that the holder has."""
+    now = clock.now()
+    found: dict[str, Credential] = {}
+    for credential in db.session.scalars(
+            select(Credential).where(Credential.holder_index == holder, Credential.vct.in_(types),
+                                     Credential.revoked_at.is_(None))
+            .order_by(Credential.issued_at.desc())):
+        if credential.vct not in found and usable(credential, now):
+            found[credential.vct] = credential
+    return found
+
+
+def present_credential(holder: str, credential_id: str, claims: list[str], *,
+                       audience: str | None = None, nonce: str | None = None) -> dict:
+    """A presentation (亮证) of the chosen claims with a key-binding JWT by the holder key.
+
+    Returns ``{presentation, nonce, expires_at}``. Raises ``NotFound``, ``CredentialNotUsable``
+    (revoked, expired, not yet valid), ``ValidationProblem`` naming claims it does not carry.
+    """
+    credential, _ctype, _issuer = credential_of(holder, credential_id)
+    return present(credential, claims, audience=audience, nonce=nonce)
+
+
+def present(credential: Credential, claims: list[str] | None, *, audience: str | None = None,
+            nonce: str | None = None) -> dict:
+    """Present ``claims`` of a credential (``None``: all of them); see ``present_credential``."""
+    if not usable(credential):
+        raise CredentialNotUsable()
+    sd_jwt = sd_jwt_of(credential)
+    carried = sdjwt.claims_of(sd_jwt)
+    if claims is None:
+        claims = list(carried)
+    unknown = [c for c in claims if c not in carried]
+    if unknown:
+        raise ValidationProblem({"claims": [f"Not in this credential: {', '.join(unknown)}."]})
+    iat = int(clock.timestamp())
+    text, nonce = sdjwt.present(sd_jwt, claims, holder_key=keys.holder_private_jwk(credential.holder_index),
+                                iat=iat, aud=audience, nonce=nonce)
+    max_age = current_app.config["PRESENTATION_MAX_AGE_SECONDS"]
+    return {"presentation": text, "nonce": nonce,
+            "expires_at": clock.rfc3339(datetime.fromtimestamp(iat + max_age, clock.now().tzinfo))}
+
+
+_MASKED_SUFFIXES = ("id_number", "uscc", "card_number")
+_LEFT_OUT = ("portrait",)
+
+
+def summary(claims: dict) -> dict:
+    """The claims as the wallet list shows them: identifying numbers masked (first three and
+    last three characters), pictures left out."""
+    shown = {}
+    for name, value in claims.items():
+        if name in _LEFT_OUT:
+            continue
+        if name.endswith(_MASKED_SUFFIXES) and isinstance(value, str) and len(value) > 6:
+            value = mask_id_number(value)
+        shown[name] = value
+    return shown
