@@ -17,11 +17,12 @@ def make_issuer(client, name: str = "市公安局", types=PUBLIC_SECURITY) -> di
     from wallet.service import create_issuer
 
     issuer, secret = create_issuer(name, list(types))
-    db.session.commit()
+    issuer_id, client_id = issuer.id, issuer.client_id
+    db.session.commit()  # and read nothing after it, which would open a transaction here
     response = client.post("/api/v1/issuers/token",
-                           json={"client_id": issuer.client_id, "client_secret": secret})
+                           json={"client_id": client_id, "client_secret": secret})
     assert response.status_code == 200, response.json
-    return {"id": issuer.id, "client_id": issuer.client_id, "client_secret": secret,
+    return {"id": issuer_id, "client_id": client_id, "client_secret": secret,
             "headers": auth_headers(response.json["access_token"])}
 
 

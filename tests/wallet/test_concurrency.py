@@ -1,0 +1,58 @@
+"""Answers racing each other, with real commits from several threads."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from app.audit import AuditEntry, verify_chain
+from app.extensions import db
+from tests.codes.support import make_service_point, my_code, scan
+from tests.helpers import resident
+from tests.wallet.support import issued, make_issuer
+
+
+def _asked(client, issuer, hall):
+    holder = resident(client)
+    issued(client, issuer, holder)
+    scan_id = scan(client, hall, my_code(client, holder)["code"]).json["scan_id"]
+    request_id = client.post(f"/api/v1/scans/{scan_id}/requests", json={"types": ["resident-id"]},
+                             headers=hall["headers"]).json["request_id"]
+    consent_id = client.get("/api/v1/me/consents", headers=holder["headers"]).json[0]["id"]
+    return holder, scan_id, request_id, consent_id
+
+
+def test_of_racing_answers_exactly_one_lands_and_the_chain_stays_one(committing_app):
+    app = committing_app
+    client = app.test_client()
+    issuer, hall = make_issuer(client), make_service_point(client)
+    holder, scan_id, request_id, consent_id = _asked(client, issuer, hall)
+    others = [_asked(client, issuer, hall) for _ in range(4)]
+
+    def answer(n):
+        verb = "approve" if n % 2 == 0 else "deny"
+        return app.test_client().post(f"/api/v1/me/consents/{consent_id}/{verb}",
+                                      headers=holder["headers"]).status_code
+
+    def approve_other(item):
+        other, _scan, _request, other_consent = item
+        return app.test_client().post(f"/api/v1/me/consents/{other_consent}/approve",
+                                      headers=other["headers"]).status_code
+
+    # The set-up requests ran in this thread's app context, whose session is still open
+    # (on SQLite, holding the write lock): end it before the threads start.
+    db.session.remove()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        racing = pool.map(answer, range(8))
+        parallel = pool.map(approve_other, others)
+        codes, other_codes = sorted(racing), list(parallel)
+    assert codes.count(204) == 1 and codes.count(409) == 7
+    assert other_codes == [204] * 4
+    state = client.get(f"/api/v1/scans/{scan_id}/requests/{request_id}", headers=hall["headers"]).json
+    assert state["status"] in ("approved", "denied")
+
+    with app.app_context():
+        report = verify_chain()
+        assert report.ok, report.reason
+        consents = [e for e in db.session.query(AuditEntry).filter_by(action="consent")
+                    if e.refs["request"] == request_id]
+        assert len(consents) == 1 and consents[0].refs["decision"] == state["status"]
+        assert len(db.session.query(AuditEntry).filter_by(action="consent").all()) == 5
