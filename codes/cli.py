@@ -42,8 +42,9 @@ def rotate(activate_in):
     from codes.keys import rotate_keys
 
     key = rotate_keys(activate_in)
+    out = {"kid": key.kid, "activates_at": clock.rfc3339(key.activates_at)}
     db.session.commit()
-    click.echo(json.dumps({"kid": key.kid, "activates_at": clock.rfc3339(key.activates_at)}))
+    click.echo(json.dumps(out))
 
 
 @keys_cli.command("list")
@@ -75,5 +76,6 @@ def create(name, purposes):
         if not purpose.strip() or len(purpose) > 64:
             raise click.BadParameter("must be 1 to 64 characters", param_hint="--purpose")
     point, secret = create_service_point(name, list(purposes))
+    out = {"client_id": point.client_id, "client_secret": secret}
     db.session.commit()
-    click.echo(json.dumps({"client_id": point.client_id, "client_secret": secret}))
+    click.echo(json.dumps(out))

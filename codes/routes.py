@@ -103,9 +103,10 @@ def add_device():
     `digits`-digit TOTP (RFC 6238, SHA-1, `period` seconds). The secret is shown only here.
     """
     device, secret = devices.register_device(g.principal_id)
-    db.session.commit()
-    return {"device_id": device.id, "secret": secret, "period": device.period,
+    body = {"device_id": device.id, "secret": secret, "period": device.period,
             "digits": devices.DIGITS}
+    db.session.commit()  # after reading the row: a read after the commit would query again
+    return body
 
 
 @blp.delete("/me/devices/<device_id>")
@@ -158,9 +159,10 @@ def scan(data):
     answer names the holder as a service point may see them (masked name).
     """
     result = scans.scan_code(g.principal_id, data["code"], data["purpose"])
-    db.session.commit()
-    return {"scan_id": result.scan.id, "subject": result.subject,
+    body = {"scan_id": result.scan.id, "subject": result.subject,
             "expires_at": clock.rfc3339(result.scan.expires_at)}
+    db.session.commit()
+    return body
 
 
 @blp.get("/me/scans")

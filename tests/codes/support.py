@@ -10,11 +10,14 @@ def make_service_point(client, name: str = "Citizen Service Hall", purposes=("id
     from codes.service_points import create_service_point
 
     point, secret = create_service_point(name, list(purposes))
+    point_id, client_id = point.id, point.client_id
+    # Read nothing after the commit: that would open a transaction that, on SQLite (BEGIN
+    # IMMEDIATE), holds the write lock while other threads want it.
     db.session.commit()
     response = client.post("/api/v1/service-points/token",
-                           json={"client_id": point.client_id, "client_secret": secret})
+                           json={"client_id": client_id, "client_secret": secret})
     assert response.status_code == 200, response.json
-    return {"id": point.id, "client_id": point.client_id, "client_secret": secret,
+    return {"id": point_id, "client_id": client_id, "client_secret": secret,
             "headers": auth_headers(response.json["access_token"])}
 
 

@@ -24,6 +24,9 @@ def setup(committing_app, clock):
 
 
 def _race(app, scanner, code: str) -> list[int]:
+    # Requests from this thread share the test's app context and session: end its
+    # transaction, which on SQLite (BEGIN IMMEDIATE) would hold the write lock.
+    db.session.remove()
     barrier = threading.Barrier(THREADS)
     statuses: list[int] = []
     lock = threading.Lock()
