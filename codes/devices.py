@@ -37,6 +37,7 @@ PREFIX = "OCD1:"
 DIGITS = 8
 MAX_DEVICES = 10  # active devices a person may hold at once
 _CODE = re.compile(r"OCD1:([A-Za-z0-9_-]{1,32}):([0-9]{8})", re.ASCII)
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 
 
 def _vault():
@@ -72,7 +73,9 @@ def remove_device(person_id: str, device_id: str) -> None:
 
     Raises ``NotFound`` for an unknown device, another person's, or one already removed.
     """
-    device = db.session.get(Device, device_id)
+    # Ids are URL-safe base64; anything else (a NUL, say, which PostgreSQL refuses) is unknown.
+    valid = _DEVICE_ID.fullmatch(device_id) is not None
+    device = db.session.get(Device, device_id) if valid else None
     if device is None or device.person_id != person_id or device.removed_at is not None:
         raise NotFound("No such device.")
     device.removed_at = clock.now()

@@ -16,6 +16,7 @@ Redis cannot be reached the scan fails closed (503), never unchecked.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +40,7 @@ from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
 
+_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"
 OFFLINE = "offline"
 
@@ -136,6 +138,8 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
 def get_scan(scan_id: str, service_point_id: str | None = None) -> Scan | None:
     """A scan by id; with ``service_point_id``, only if that service point made it and the
     scan still lives (for follow-up requests: materials, a face check)."""
+    if _ID.fullmatch(scan_id or "") is None:
+        return None  # not an id we make (a NUL in it would even upset PostgreSQL)
     scan = db.session.get(Scan, scan_id)
     if scan is None or service_point_id is None:
         return scan

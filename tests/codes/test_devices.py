@@ -116,6 +116,13 @@ def test_nobody_removes_another_persons_device(client, holder, scanner):
     assert scan(client, scanner, _offline_code(device)).status_code == 201
 
 
+@pytest.mark.parametrize("device_id", ["%00", "a%00b", "x" * 500, "设备", "%F0%9F%98%80", "..", "%20"])
+def test_odd_device_ids_are_not_found(client, holder, device_id):
+    response = client.delete(f"/api/v1/me/devices/{device_id}", headers=holder["headers"])
+    assert response.status_code in (404, 405)
+    assert response.mimetype == "application/problem+json"
+
+
 def test_a_suspended_holder_device(client, holder, scanner):
     from flask_jwt_extended import decode_token
 

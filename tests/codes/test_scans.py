@@ -311,3 +311,16 @@ def test_my_scans_shows_only_mine_and_honours_the_limit(client, holder, scanner,
         assert response.status_code == 422, bad
         assert problem_type(response) == "validation-error"
     assert client.get("/api/v1/me/scans", headers=scanner["headers"]).status_code == 403
+
+
+def test_get_scan_for_follow_up_requests(client, holder, scanner, clock):
+    from codes.scans import get_scan
+
+    scan_id = scan(client, scanner, my_code(client, holder)["code"]).json["scan_id"]
+    assert get_scan(scan_id).id == scan_id
+    assert get_scan(scan_id, scanner["id"]).id == scan_id
+    assert get_scan(scan_id, "another-service-point") is None
+    for odd in ("", "x\x00", "设备", "x" * 100):
+        assert get_scan(odd) is None
+    clock.shift(600)
+    assert get_scan(scan_id, scanner["id"]) is None  # the scan no longer lives
