@@ -101,7 +101,10 @@ def _sqlite_connect(dbapi_connection, _record):
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
+        # waits for another writer (busy timeout) instead of failing on a stale snapshot.
+        # The embedded database serves one process; serialising its transactions costs little.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _engine_options(cfg: Config) -> dict:

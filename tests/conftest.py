@@ -80,6 +80,15 @@ def base_app(request, tmp_path_factory):
     return app
 
 
+def _fresh_process_state() -> None:
+    """Empty Redis and the worker's one-second snapshot of the signing keys: the database
+    they describe is rolled back between tests."""
+    from codes.keys import forget_cached_keys
+
+    redis_client().flushdb()
+    forget_cached_keys()
+
+
 @pytest.fixture
 def app(base_app):
     """The app, with every database write of the test rolled back at its end."""
@@ -96,15 +105,15 @@ def app(base_app):
 
         db.session = db._make_scoped_session(
             {"class_": JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"})
-        redis_client().flushdb()
+        _fresh_process_state()
         try:
             yield base_app
         finally:
+            _fresh_process_state()
             db.session.remove()
             db.session = original
             outer.rollback()
             connection.close()
-            redis_client().flushdb()
 
 
 @pytest.fixture
@@ -114,7 +123,7 @@ def committing_app(base_app):
     Every table is emptied afterwards, so no other test sees what this one wrote.
     """
     with base_app.app_context():
-        redis_client().flushdb()
+        _fresh_process_state()
         try:
             yield base_app
         finally:
@@ -123,7 +132,7 @@ def committing_app(base_app):
                 for table in reversed(db.metadata.sorted_tables):
                     if table.name not in SEEDED_BY_MIGRATIONS:
                         conn.execute(table.delete())
-            redis_client().flushdb()
+            _fresh_process_state()
 
 
 @pytest.fixture

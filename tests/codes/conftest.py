@@ -6,15 +6,6 @@ import pytest
 from tests.codes.support import make_service_point
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_keys(base_app):
-    # Each worker keeps a one-second snapshot of the signing keys; the tests roll the
-    # database back between them, so a snapshot must not outlive its test.
-    base_app.extensions.pop("code_keys", None)
-    yield
-    base_app.extensions.pop("code_keys", None)
-
-
 @pytest.fixture
 def holder(client, clock):
     """A registered, signed-in resident (time is frozen first, so tokens are not from the future)."""
