@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from app import clock
 from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
 from codes.schemas import (
@@ -13,7 +14,6 @@ from codes.schemas import (
     DeviceSchema,
     JwksSchema,
     MyScanSchema,
-    CodeProblemSchema,
     ScanListQuerySchema,
     ScanRequestSchema,
     ScanSchema,
@@ -23,7 +23,6 @@ from codes.schemas import (
 blp = Blueprint("codes", __name__, url_prefix="/api/v1", description="The code and scanning")
 wellknown_blp = Blueprint("wellknown", __name__, url_prefix="/.well-known", description="Public keys")
 
-PROBLEM = "application/problem+json"
 JWKS_MAX_AGE = 60
 
 
@@ -93,7 +92,7 @@ def my_code_svg():
 @blp.post("/me/devices")
 @blp.doc(security=BEARER)
 @blp.response(201, DeviceSchema)
-@blp.alt_response(409, schema=CodeProblemSchema, content_type=PROBLEM,
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`too-many-devices`")
 @require(RESIDENT)
 def add_device():
@@ -112,7 +111,7 @@ def add_device():
 @blp.delete("/me/devices/<device_id>")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=CodeProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 @require(RESIDENT)
 def remove_device(device_id):
     """Remove a device: its offline codes stop working"""
@@ -134,7 +133,7 @@ def jwks():
 @blp.post("/service-points/token")
 @blp.arguments(ClientCredentialsSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=CodeProblemSchema, content_type=PROBLEM, description="`invalid-client`")
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description="`invalid-client`")
 def service_point_token(data):
     """A service point's access token, for its client id and secret"""
     return service_points.issue_token(data["client_id"], data["client_secret"])
@@ -144,11 +143,11 @@ def service_point_token(data):
 @blp.doc(security=BEARER)
 @blp.arguments(ScanRequestSchema)
 @blp.response(201, ScanSchema)
-@blp.alt_response(400, schema=CodeProblemSchema, content_type=PROBLEM, description="`malformed-code`")
-@blp.alt_response(403, schema=CodeProblemSchema, content_type=PROBLEM,
+@blp.alt_response(400, schema=ProblemSchema, content_type=PROBLEM, description="`malformed-code`")
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
                   description="`purpose-not-allowed` or `subject-suspended`")
-@blp.alt_response(409, schema=CodeProblemSchema, content_type=PROBLEM, description="`code-already-used`")
-@blp.alt_response(422, schema=CodeProblemSchema, content_type=PROBLEM,
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`code-already-used`")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                   description="`invalid-code`, `code-expired` or `validation-error`")
 @require(SERVICE_POINT)
 def scan(data):

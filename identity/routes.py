@@ -4,12 +4,12 @@ from flask_smorest import Blueprint
 
 from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service, sessions
 from identity.errors import InvalidToken
 from identity.schemas import (
     LoginSchema,
     OtpSchema,
-    ProblemSchema,
     ProfileSchema,
     RefreshSchema,
     RegistrationSchema,
@@ -18,8 +18,6 @@ from identity.schemas import (
 )
 
 blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Residents and sign-in")
-
-PROBLEM = "application/problem+json"
 
 
 def _current_person():

@@ -74,13 +74,3 @@ class TotpSetupSchema(Schema):
 class OtpSchema(Schema):
     otp = fields.String(required=True, validate=validate.Length(min=1, max=16),
                         metadata={"description": "Six-digit one-time password"})
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error is answered."""
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

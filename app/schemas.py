@@ -1,0 +1,29 @@
+"""Schema pieces every package shares: safe text fields and the problem body."""
+from marshmallow import Schema, ValidationError, fields
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Text(fields.String):
+    """A string that every database and encoder takes: no NUL, no lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Must be valid Unicode text.") from None
+        return text
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "validation errors by field"})
