@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.extensions import db
-from app.models import UTCDateTime
+from app.models import UTCDateTime, insert_for
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
@@ -65,12 +65,7 @@ def _bump_head() -> tuple[int, str]:
     row = db.session.execute(bump).one_or_none()
     if row is None:
         # The first entry ever (or after the tables were emptied): create the head, once.
-        dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        db.session.execute(insert(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS)
+        db.session.execute(insert_for(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS)
                            .on_conflict_do_nothing())
         row = db.session.execute(bump).one()
     return row[0], row[1]

@@ -36,3 +36,14 @@ def id_column() -> Mapped[str]:
 
 def created_column() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), default=now, nullable=False)
+
+
+def insert_for(model):
+    """An INSERT of the session's own dialect, so that ``.on_conflict_do_nothing()`` is there
+    on PostgreSQL and SQLite alike (one round trip where a SAVEPOINT would take three)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.extensions import db
+
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)

@@ -9,11 +9,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from jwcrypto.jwk import JWK
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
 from app.ids import new_handle
+from app.models import insert_for
 from wallet.models import HolderKey, IssuerKey
 from wallet.sdjwt import b64url
 
@@ -104,12 +104,11 @@ def holder_public_jwk(holder_index: str) -> dict:
     der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     public = JWK.from_pyca(private.public_key()).export_public(as_dict=True)
-    key = HolderKey(holder_index=holder_index, public_jwk=public, created_at=clock.now(),
-                    private_key_enc=_vault().encrypt(der, _holder_context(holder_index)))
-    try:
-        with db.session.begin_nested():
-            db.session.add(key)
-    except IntegrityError:
+    added = db.session.execute(insert_for(HolderKey).values(
+        holder_index=holder_index, public_jwk=public, created_at=clock.now(),
+        private_key_enc=_vault().encrypt(der, _holder_context(holder_index)))
+        .on_conflict_do_nothing()).rowcount
+    if not added:
         # Issued to the same new holder at the same moment: use the key that won.
         return db.session.get(HolderKey, holder_index, populate_existing=True).public_jwk
     return public
