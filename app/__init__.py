@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
-MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit")
+MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
+                 "identity.face_models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -80,6 +81,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     register_error_handlers(app)
+    from app import audit
+
+    audit.init_app(app)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
     install_request_logging(app)
@@ -110,7 +114,9 @@ def _sqlite_begin(conn):
 def _engine_options(cfg: Config) -> dict:
     if cfg.database_uri.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No pre-ping: it costs a round trip per request; connections are recycled instead, and
+    # one that died in between fails its request once and leaves the pool.
+    return {"pool_recycle": 300, "pool_size": 10, "max_overflow": 10}
 
 
 def _migrations_dir():

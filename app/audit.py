@@ -1,13 +1,21 @@
 """The tamper-evident record: an append-only hash chain of what happened to whose data.
 
-Each entry's hash covers its sequence number, time, action, references and the previous
-entry's hash, so editing, deleting or reordering any entry breaks every hash after it. The
-references are opaque ids and keyed HMACs only: the record holds no personal data in clear.
+Each sealed entry's hash covers its sequence number, time, action, references and the
+previous entry's hash, so editing, deleting or reordering any entry breaks every hash after
+it. The references are opaque ids and keyed HMACs only: the record holds no personal data.
 
-One chain, no forks: ``record`` first bumps the single ``audit_head`` row (``UPDATE ...
-RETURNING``), which takes that row's lock until the transaction ends, so concurrent writers
-append one after another in commit order on PostgreSQL, and SQLite has one writer anyway.
-Call it last in a unit of work, so that the lock is held only until the commit.
+Writing is in two steps, so that no request waits on a lock for the whole chain:
+
+1. ``record`` adds the entry, unsealed (no sequence number, no hash), to the caller's unit
+   of work: it commits or rolls back with what it records.
+2. ``seal`` runs after the commit, in a short transaction of its own: under one lock (a
+   PostgreSQL advisory lock; SQLite has one writer anyway) it gives the unsealed entries,
+   in the order they were written, the next sequence numbers and their hashes, and moves the
+   ``audit_head`` row. One sequence, no forks; under load one seal takes many entries.
+
+The app seals after every successful request that recorded something; a command or job that
+records calls ``seal()`` after its commit. A writer that finds the lock taken leaves its entry
+to the sealer at work, which looks for unsealed entries again after each of its commits.
 """
 from __future__ import annotations
 
@@ -18,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import click
+from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import JSON, BigInteger, Integer, String, select, update
+from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -28,27 +37,33 @@ from app.models import UTCDateTime, insert_for
 
 GENESIS = "0" * 64
 _HEAD_ID = 1
+_BATCH = 500
+# pg_advisory_xact_lock key of the sealer (an arbitrary constant).
+_SEAL_LOCK = 0x4F4E_4541_5544_4954 & 0x7FFF_FFFF_FFFF_FFFF
+_PENDING = "audit_unsealed"
+_BIGINT = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    # Written order (a sequence; commit order may differ); ``seq`` is the chain's order.
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(_BIGINT, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     refs: Mapped[dict] = mapped_column(JSON, nullable=False)
-    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(db.Model):
-    """The one row that names the chain's last entry; its lock orders the writers."""
+    """The one row that names the chain's last sealed entry."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=False)
+    seq: Mapped[int] = mapped_column(_BIGINT, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
@@ -59,31 +74,84 @@ def entry_hash(seq: int, at: datetime, action: str, refs: dict, prev_hash: str) 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _bump_head() -> tuple[int, str]:
-    bump = (update(AuditHead).where(AuditHead.id == _HEAD_ID)
-            .values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.hash))
-    row = db.session.execute(bump).one_or_none()
-    if row is None:
-        # The first entry ever (or after the tables were emptied): create the head, once.
-        db.session.execute(insert_for(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS)
-                           .on_conflict_do_nothing())
-        row = db.session.execute(bump).one()
-    return row[0], row[1]
-
-
 def record(action: str, **refs) -> AuditEntry:
-    """Append an entry (flushed, committed with the caller's unit of work) and return it.
+    """Add an entry to the caller's unit of work (unsealed until ``seal`` after the commit).
 
     ``refs`` must be opaque ids, HMAC digests or codes: never a name, number or claim value.
     """
-    seq, prev = _bump_head()
-    at = clock.now()
-    digest = entry_hash(seq, at, action, refs, prev)
-    entry = AuditEntry(seq=seq, at=at, action=action, refs=refs, prev_hash=prev, hash=digest)
+    entry = AuditEntry(at=clock.now(), action=action, refs=refs)
     db.session.add(entry)
-    db.session.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(hash=digest))
-    db.session.flush()
+    db.session.info[_PENDING] = True
     return entry
+
+
+def _head() -> AuditHead:
+    head = db.session.get(AuditHead, _HEAD_ID, populate_existing=True)
+    if head is None:
+        # The first seal ever (or after the tables were emptied): create the head, once.
+        db.session.execute(insert_for(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS)
+                           .on_conflict_do_nothing())
+        head = db.session.get(AuditHead, _HEAD_ID, populate_existing=True)
+    return head
+
+
+def _seal_batch() -> int | None:
+    """Seal up to ``_BATCH`` entries, in written order; None when another sealer is at work."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        if not db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SEAL_LOCK}):
+            return None
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq.is_(None))
+                                 .order_by(AuditEntry.id).limit(_BATCH)).all()
+    if not entries:
+        return 0
+    head = _head()
+    seq, prev = head.seq, head.hash
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.prev_hash = seq, prev
+        entry.hash = prev = entry_hash(seq, clock.aware(entry.at), entry.action, entry.refs, prev)
+    head.seq, head.hash = seq, prev
+    db.session.flush()
+    return len(entries)
+
+
+def _unsealed_left() -> bool:
+    return db.session.scalar(select(AuditEntry.id).where(AuditEntry.seq.is_(None)).limit(1)) is not None
+
+
+def seal(max_rounds: int = 100) -> int:
+    """Chain the unsealed committed entries; returns how many this call sealed.
+
+    Commits (a unit of work of its own: call it after the caller's commit, never inside one).
+    It never waits for another sealer: the one at work looks again after each commit, and
+    an entry committed before that look is in it, so every entry is sealed by someone.
+    """
+    db.session.info.pop(_PENDING, None)
+    total = 0
+    for _ in range(max_rounds):
+        try:
+            sealed = _seal_batch()
+            db.session.commit()
+            if sealed is None:
+                return total
+            total += sealed
+            left = _unsealed_left()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not left:
+            break
+    return total
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _seal_after_commit(response):
+        # Routes commit before they answer; an error answer committed nothing to seal.
+        if db.session.info.get(_PENDING) and response.status_code < 400:
+            seal()
+        return response
 
 
 @dataclass
@@ -93,6 +161,7 @@ class ChainReport:
     last_hash: str
     broken_at: int | None = None
     reason: str | None = None
+    unsealed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -102,8 +171,8 @@ class ChainReport:
 def verify_chain() -> ChainReport:
     """Walk the chain from the first entry; the report names the first break, if any."""
     expected_seq, prev, count = 1, GENESIS, 0
-    rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(
-        yield_per=1000)).scalars()
+    rows = db.session.execute(select(AuditEntry).where(AuditEntry.seq.is_not(None))
+                              .order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
     for entry in rows:
         count += 1
         reason = None
@@ -118,11 +187,12 @@ def verify_chain() -> ChainReport:
             return ChainReport(count, entry.seq, entry.hash, broken_at=entry.seq, reason=reason)
         expected_seq, prev = entry.seq + 1, entry.hash
     head = db.session.get(AuditHead, _HEAD_ID)
+    unsealed = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None)))
     last_seq = expected_seq - 1
     if head is not None and (head.seq != last_seq or head.hash != prev):
         return ChainReport(count, last_seq, prev, broken_at=last_seq + 1,
                            reason=f"the head names entry {head.seq}: entries after {last_seq} are missing")
-    return ChainReport(count, last_seq, prev)
+    return ChainReport(count, last_seq, prev, unsealed=unsealed)
 
 
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
@@ -130,10 +200,12 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 
 @audit_cli.command("verify")
 def verify_command():
-    """Check the hash chain end to end; exits 1 at the first break."""
+    """Check the hash chain end to end; exits 1 at the first break.
+
+    Entries not sealed yet (written in the last moments) are counted, not checked."""
     report = verify_chain()
     click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "last_seq": report.last_seq,
                            "last_hash": report.last_hash, "broken_at": report.broken_at,
-                           "reason": report.reason}))
+                           "reason": report.reason, "unsealed": report.unsealed}))
     if not report.ok:
         sys.exit(1)

@@ -90,6 +90,7 @@ class Client(threading.local):
 
 def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: str):
     """Residents with a resident-id each, and ``per_resident`` pending requests per resident."""
+    from app import audit
     from app.extensions import db
     from app.tokens import start_session
     from codes.scans import scan_code
@@ -112,6 +113,7 @@ def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: 
                 request = consents.request_materials(service_point_id, scan.id, ["resident-id"])
                 db.session.commit()
                 prepared.append((token, request.consent_id, scan.id, request.id))
+        audit.seal()
     return prepared
 
 

@@ -107,8 +107,8 @@ def holder_public_jwk(holder_index: str) -> dict:
     added = db.session.execute(insert_for(HolderKey).values(
         holder_index=holder_index, public_jwk=public, created_at=clock.now(),
         private_key_enc=_vault().encrypt(der, _holder_context(holder_index)))
-        .on_conflict_do_nothing()).rowcount
-    if not added:
+        .on_conflict_do_nothing().returning(HolderKey.holder_index)).first()
+    if added is None:
         # Issued to the same new holder at the same moment: use the key that won.
         return db.session.get(HolderKey, holder_index, populate_existing=True).public_jwk
     return public

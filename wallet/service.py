@@ -272,7 +272,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
         # ON CONFLICT DO NOTHING rather than a savepoint: one round trip on the hot path.
         if db.session.execute(insert_for(Credential).values(
                 {c.key: getattr(credential, c.key) for c in Credential.__table__.columns})
-                .on_conflict_do_nothing()).rowcount:
+                .on_conflict_do_nothing().returning(Credential.id)).first() is not None:
             break
         # Another credential took this entry: sign again with the next one.
     audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)

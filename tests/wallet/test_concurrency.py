@@ -52,7 +52,35 @@ def test_of_racing_answers_exactly_one_lands_and_the_chain_stays_one(committing_
     with app.app_context():
         report = verify_chain()
         assert report.ok, report.reason
+        assert report.unsealed == 0 and report.entries == db.session.query(AuditEntry).count()
         consents = [e for e in db.session.query(AuditEntry).filter_by(action="consent")
                     if e.refs["request"] == request_id]
         assert len(consents) == 1 and consents[0].refs["decision"] == state["status"]
         assert len(db.session.query(AuditEntry).filter_by(action="consent").all()) == 5
+
+
+def test_concurrent_issuers_append_to_one_chain(committing_app):
+    app = committing_app
+    client = app.test_client()
+    issuers = [make_issuer(client, name=f"公安局{n}") for n in range(4)]
+    holders = [resident(client) for _ in range(4)]
+    db.session.remove()
+
+    def issue_some(n):
+        worker = app.test_client()
+        return [worker.post("/api/v1/issuer/credentials", headers=issuers[n % 4]["headers"], json={
+            "type": "resident-id", "holder": {"id_number": holders[k % 4]["id_number"]},
+            "claims": {"name": "张三丰", "id_number": holders[k % 4]["id_number"], "birthdate": "1990-03-07",
+                       "sex": "male", "address": "北京", "valid_until": "2036-03-07"}}).status_code
+                for k in range(5)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = [c for batch in pool.map(issue_some, range(8)) for c in batch]
+    assert codes == [201] * 40
+    with app.app_context():
+        report = verify_chain()
+        assert report.ok and report.unsealed == 0
+        issues = db.session.query(AuditEntry).filter_by(action="issue").count()
+        assert issues == 40 and report.entries == db.session.query(AuditEntry).count()
+        assert [e.seq for e in db.session.query(AuditEntry).order_by(AuditEntry.seq)] == \
+            list(range(1, report.entries + 1))
