@@ -18,7 +18,7 @@ else:
     workers = 1
 
 # Threads overlap the waits on PostgreSQL and Redis; the work itself is short.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
