@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
-MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit")
+MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
+                 "identity.face_models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
