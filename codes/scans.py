@@ -23,7 +23,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app import clock
+from app import audit, clock
 from app.extensions import db
 from app.store import redis_client
 from codes import devices, keys, service
@@ -130,6 +130,7 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
                 shared=[])
     db.session.add(scan)
     db.session.flush()
+    audit.record("scan", scan=scan.id, service_point=service_point_id, person=person.id)
     if code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
     return ScanResult(scan, subject)

@@ -11,12 +11,11 @@ from identity import service as identity
 from wallet import consents, service, status, verify
 from wallet.models import CARD
 from wallet.schemas import (
+    ClientCredentialsSchema,
     ConsentQuerySchema,
     ConsentSchema,
     CredentialSchema,
     IssuedSchema,
-    IssuerCredentialsSchema,
-    IssuerTokenSchema,
     IssueSchema,
     MaterialRequestCreatedSchema,
     MaterialRequestSchema,
@@ -25,6 +24,7 @@ from wallet.schemas import (
     RequestStateSchema,
     RevokedSchema,
     RevokeSchema,
+    TokenSchema,
     VerifyRequestSchema,
     VerifyResultSchema,
     WalletProblemSchema,
@@ -62,8 +62,8 @@ def _item(credential, ctype, issuer, claims: dict) -> dict:
 
 
 @blp.post("/issuers/token")
-@blp.arguments(IssuerCredentialsSchema)
-@blp.response(200, IssuerTokenSchema)
+@blp.arguments(ClientCredentialsSchema)
+@blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=WalletProblemSchema, content_type=PROBLEM, description="`invalid-client`")
 def issuer_token(data):
     """An issuer's access token, for its client id and secret"""

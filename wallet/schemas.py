@@ -3,7 +3,8 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from codes.schemas import Text
+# Every machine client (service point, issuer) signs in the same way.
+from codes.schemas import ClientCredentialsSchema, Text, TokenSchema  # noqa: F401
 
 _VCT = validate.Length(min=1, max=64)
 
@@ -16,17 +17,6 @@ class WalletProblemSchema(Schema):
     status = fields.Integer(required=True)
     detail = fields.String()
     errors = fields.Dict()
-
-
-class IssuerCredentialsSchema(Schema):
-    client_id = Text(required=True, validate=validate.Length(min=1, max=64))
-    client_secret = Text(required=True, validate=validate.Length(min=1, max=256))
-
-
-class IssuerTokenSchema(Schema):
-    access_token = fields.String(required=True)
-    token_type = fields.String(required=True)
-    expires_in = fields.Integer(required=True)
 
 
 class HolderSchema(Schema):

@@ -34,7 +34,7 @@ def _history(client):
 def test_the_chain_records_each_act_without_personal_data(client, runner):
     holder = _history(client)
     entries = db.session.query(AuditEntry).order_by(AuditEntry.seq).all()
-    assert [e.action for e in entries][-5:] == ["issue", "request", "consent", "share", "revoke"]
+    assert [e.action for e in entries][-6:] == ["issue", "scan", "request", "consent", "share", "revoke"]
     text = json.dumps([e.refs for e in entries], ensure_ascii=False)
     for personal in (holder["id_number"], holder["name"], holder["phone"], "lost"):
         assert personal not in text
