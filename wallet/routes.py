@@ -185,6 +185,14 @@ def trust_list():
     return service.trust_list(_base_url())
 
 
+@blp.get("/issuers/<issuer_id>")
+@blp.response(200)
+@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+def issuer_entry(issuer_id):
+    """One issuer as the trust list names it: what a credential's `iss` points at"""
+    return service.trust_entry(_base_url(), issuer_id)
+
+
 @blp.get("/status-lists/<list_id>")
 @blp.doc(responses={"200": {"description": "a status list token",
                             "content": {status.MEDIA_TYPE: {"schema": {"type": "string"}}}}})

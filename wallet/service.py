@@ -41,18 +41,21 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_issuer(name: str, types: list[str], policy_publisher: bool = False) -> tuple[Issuer, str]:
+def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *,
+                  client_id: str | None = None, client_secret: str | None = None) -> tuple[Issuer, str]:
     """Create an issuer allowed to issue ``types``, with its first signing key.
 
-    Returns the issuer and its client secret (shown once; only its hash is stored). Raises
-    ``UnknownType`` naming any type that is not in the catalogue.
+    Returns the issuer and its client secret (shown once; only its hash is stored).
+    ``client_id`` and ``client_secret`` may be given (the demo seed derives them), else they
+    are random. Raises ``UnknownType`` naming any type that is not in the catalogue.
     """
     unknown = sorted(set(types) - set(db.session.scalars(
         select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
     if unknown:
         raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
-    secret = secrets.token_urlsafe(32)
-    issuer = Issuer(id=new_id(), client_id="is_" + new_handle(16), secret_hash=_hash_secret(secret),
+    secret = client_secret or secrets.token_urlsafe(32)
+    issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
+                    secret_hash=_hash_secret(secret),
                     name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
                     active=True, created_at=clock.now())
     db.session.add(issuer)
@@ -107,6 +110,11 @@ def issuer_from_url(iss) -> Issuer | None:
     return db.session.get(Issuer, iss.rsplit("/api/v1/issuers/", 1)[1])
 
 
+def _trust_entry(base_url: str, issuer: Issuer, issuer_keys: list[IssuerKey]) -> dict:
+    return {"id": issuer_url(base_url, issuer.id), "name": issuer.name, "types": issuer.types,
+            "active": issuer.active, "jwks": keys.jwks(issuer_keys)}
+
+
 def trust_list(base_url: str) -> dict:
     """Every issuer with its types and public keys (current and retired), and the platform's
     status-list keys."""
@@ -115,11 +123,17 @@ def trust_list(base_url: str) -> dict:
     for key in db.session.scalars(select(IssuerKey).order_by(IssuerKey.created_at.desc())):
         by_issuer.setdefault(key.issuer_id, []).append(key)
     return {
-        "issuers": [{"id": issuer_url(base_url, i.id), "name": i.name, "types": i.types,
-                     "active": i.active, "jwks": keys.jwks(by_issuer.get(i.id, []))}
-                    for i in issuers],
+        "issuers": [_trust_entry(base_url, i, by_issuer.get(i.id, [])) for i in issuers],
         "platform": {"id": base_url, "jwks": keys.jwks(by_issuer.get(None, []))},
     }
+
+
+def trust_entry(base_url: str, issuer_id: str) -> dict:
+    """One issuer's entry of the trust list (what its ``iss`` URL answers); ``NotFound``."""
+    issuer = db.session.get(Issuer, issuer_id)
+    if issuer is None:
+        raise NotFound()
+    return _trust_entry(base_url, issuer, keys.keys_of(issuer.id))
 
 
 # Credential types ----------------------------------------------------------------------

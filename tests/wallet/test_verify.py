@@ -126,6 +126,10 @@ def test_rotated_issuer_key_keeps_old_credentials_verifiable(client, runner):
     assert {k["kid"] for k in entry["jwks"]["keys"]} == {kid(before["credential"]), kid(after["credential"])}
     assert entry["types"] == ["household-register", "resident-id"]
     assert _verify(client, before["credential"])["valid"] and _verify(client, after["credential"])["valid"]
+    # The credential's iss answers with the same entry.
+    iss = json.loads(base64.urlsafe_b64decode(after["credential"].split(".")[1] + "=="))["iss"]
+    assert client.get(iss.removeprefix("http://onecode.test")).json == entry
+    assert client.get("/api/v1/issuers/nope").status_code == 404
 
 
 @pytest.mark.parametrize("text", ["", "abc", "a.b.c~", "~~~", "x" * 5000, "eyJ9.eyJ9.sig~", "a.b~c.d.e~",
