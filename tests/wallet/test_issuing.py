@@ -166,3 +166,20 @@ def test_catalog_load_yaml_is_idempotent_and_names_bad_entries(runner, tmp_path,
     odd = tmp_path / "odd.yaml"
     odd.write_text("service_things: []\n")
     assert runner.invoke(args=["catalog", "load", str(odd)]).exit_code != 0
+
+
+@pytest.mark.parametrize("body", [[], "x", 1, None, {"unexpected": True}])
+def test_odd_bodies_on_every_wallet_post_are_4xx(client, body):
+    from tests.codes.support import make_service_point
+
+    issuer = make_issuer(client)
+    holder = resident(client)
+    point = make_service_point(client)
+    for path, headers in (("/api/v1/issuers/token", {}),
+                          ("/api/v1/issuer/credentials", issuer["headers"]),
+                          ("/api/v1/issuer/credentials/x/revoke", issuer["headers"]),
+                          ("/api/v1/me/wallet/x/presentations", holder["headers"]),
+                          ("/api/v1/credentials/verify", {}),
+                          ("/api/v1/scans/x/requests", point["headers"])):
+        response = client.post(path, json=body, headers=headers)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
