@@ -147,7 +147,7 @@ def main() -> None:
                                            "--purpose", PURPOSE]).output)
     with app.app_context():
         from codes.service_points import get_by_client_id
-        from wallet.service import get_issuer_by_client_id
+        from wallet.issuers import get_issuer_by_client_id
 
         issuer_id = get_issuer_by_client_id(issuer["client_id"]).id
         point_id = get_by_client_id(point["client_id"]).id

@@ -18,7 +18,7 @@ catalog_cli = AppGroup("catalog", help="Credential types, service items and bund
 
 
 def _credential_types(entries):
-    from wallet.service import load_credential_types
+    from wallet.catalogue import load_credential_types
 
     return load_credential_types(entries)
 

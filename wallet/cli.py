@@ -20,7 +20,7 @@ def create(name, types, policy_publisher):
 
     The secret is shown only here; only its hash is stored.
     """
-    from wallet.service import create_issuer
+    from wallet.issuers import create_issuer
 
     if not name.strip() or len(name) > 128:
         raise click.BadParameter("must be 1 to 128 characters", param_hint="NAME")
@@ -38,7 +38,7 @@ def rotate_key(client_id):
     """Sign with a new key from now on; the old one stays in the trust list, so that what it
     signed keeps verifying. Prints {"kid"}."""
     from wallet import keys
-    from wallet.service import get_issuer_by_client_id
+    from wallet.issuers import get_issuer_by_client_id
 
     issuer = get_issuer_by_client_id(client_id)
     if issuer is None:

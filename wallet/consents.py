@@ -23,7 +23,7 @@ from codes.models import ServicePoint
 from identity import service as identity
 from wallet import service
 from wallet.errors import AlreadyAnswered, ScanNotPerson, UnknownType
-from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, MaterialRequest
+from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest
 
 MAX_TYPES = 20
 
@@ -141,9 +141,9 @@ def _record_share(request: MaterialRequest, held: dict) -> None:
         return
     scan = scans.get_scan(request.scan_id)
     db.session.refresh(scan, with_for_update=True)  # other requests of the scan append too
-    issuers = {c.issuer_id for c in held.values()}
-    names = dict(db.session.execute(select(service.Issuer.id, service.Issuer.name)
-                                    .where(service.Issuer.id.in_(issuers))).all())
+    issuer_ids = {c.issuer_id for c in held.values()}
+    names = dict(db.session.execute(select(Issuer.id, Issuer.name)
+                                    .where(Issuer.id.in_(issuer_ids))).all())
     scan.shared = [*(scan.shared or []), *({"type": vct, "issuer": names[c.issuer_id],
                                             "request_id": request.id, "shared_at": clock.rfc3339(now)}
                                            for vct, c in held.items())]

@@ -8,7 +8,7 @@ from app.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
 from app.extensions import db
 from identity import service as identity
-from wallet import consents, service, status, verify
+from wallet import consents, issuers, service, status, verify
 from wallet.models import CARD
 from wallet.schemas import (
     ClientCredentialsSchema,
@@ -67,7 +67,7 @@ def _item(credential, ctype, issuer, claims: dict) -> dict:
 @blp.alt_response(401, schema=WalletProblemSchema, content_type=PROBLEM, description="`invalid-client`")
 def issuer_token(data):
     """An issuer's access token, for its client id and secret"""
-    return service.issue_token(data["client_id"], data["client_secret"])
+    return issuers.issue_token(data["client_id"], data["client_secret"])
 
 
 @blp.post("/issuer/credentials")
@@ -182,7 +182,7 @@ def verify_credential(data):
 @blp.response(200)
 def trust_list():
     """Every issuer, the types it may issue and its public keys (current and retired)"""
-    return service.trust_list(_base_url())
+    return issuers.trust_list(_base_url())
 
 
 @blp.get("/issuers/<issuer_id>")
@@ -190,7 +190,7 @@ def trust_list():
 @blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
 def issuer_entry(issuer_id):
     """One issuer as the trust list names it: what a credential's `iss` points at"""
-    return service.trust_entry(_base_url(), issuer_id)
+    return issuers.trust_entry(_base_url(), issuer_id)
 
 
 @blp.get("/status-lists/<list_id>")

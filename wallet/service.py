@@ -1,4 +1,4 @@
-"""The wallet: issuers, credential types, issuing and revoking, and the holder's own view.
+"""Credentials: issuing and revoking, and the holder's own view (wallet, presentations).
 
 Services flush and never commit; the route or command that calls them commits once.
 ``base_url`` (``PUBLIC_URL``, else the scheme and host a request came in on) is passed in by
@@ -7,9 +7,6 @@ the caller: it makes the issuer identifiers and status-list addresses inside cre
 from __future__ import annotations
 
 import hashlib
-import hmac
-import secrets
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
@@ -18,64 +15,19 @@ from sqlalchemy import and_, select
 from app import audit, clock
 from app.errors import NotFound, ValidationProblem
 from app.extensions import db
-from app.ids import new_handle, new_id
+from app.ids import new_id
 from app.models import insert_for
-from app.tokens import client_token
+from identity.id_numbers import mask_id_number
 from wallet import keys, sdjwt, status
 from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType
-from identity.id_numbers import mask_id_number
 from wallet.holders import holder_index
-from wallet.models import KINDS, Credential, CredentialType, Issuer, IssuerKey
+from wallet.issuers import issuer_url
+from wallet.models import Credential, CredentialType, Issuer, IssuerKey
 
-CLIENT_KIND = "issuer"
 MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
-_NO_SECRET = hashlib.sha256(b"no such issuer").hexdigest()
-# Claims that every credential carries in the clear; the rest are selectively disclosable.
-REGISTERED_CLAIMS = ("iss", "iat", "nbf", "exp", "vct", "status", "cnf")
 
 
-# Issuers -------------------------------------------------------------------------------
-
-
-def _hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *,
-                  client_id: str | None = None, client_secret: str | None = None) -> tuple[Issuer, str]:
-    """Create an issuer allowed to issue ``types``, with its first signing key.
-
-    Returns the issuer and its client secret (shown once; only its hash is stored).
-    ``client_id`` and ``client_secret`` may be given (the demo seed derives them), else they
-    are random. Raises ``UnknownType`` naming any type that is not in the catalogue.
-    """
-    unknown = sorted(set(types) - set(db.session.scalars(
-        select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
-    if unknown:
-        raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
-    secret = client_secret or secrets.token_urlsafe(32)
-    issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
-                    secret_hash=_hash_secret(secret),
-                    name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
-                    active=True, created_at=clock.now())
-    db.session.add(issuer)
-    db.session.flush()
-    keys.create_key(issuer.id)
-    return issuer, secret
-
-
-def get_issuer_by_client_id(client_id: str) -> Issuer | None:
-    return db.session.scalars(select(Issuer).where(Issuer.client_id == client_id)).one_or_none()
-
-
-def issue_token(client_id: str, client_secret: str) -> dict:
-    """``{access_token, token_type, expires_in}`` for an active issuer; ``InvalidClient``."""
-    issuer = get_issuer_by_client_id(client_id)
-    expected = issuer.secret_hash if issuer is not None else _NO_SECRET
-    matches = hmac.compare_digest(_hash_secret(client_secret), expected)
-    if issuer is None or not matches or not issuer.active:
-        raise InvalidClient()
-    return client_token(issuer.id, CLIENT_KIND)
+# Issuing -------------------------------------------------------------------------------
 
 
 def _issuer_key_and_type(issuer_id: str, vct) -> tuple[Issuer, IssuerKey, CredentialType | None]:
@@ -96,128 +48,6 @@ def _active_issuer(issuer_id: str) -> Issuer:
     if issuer is None or not issuer.active:
         raise InvalidClient()
     return issuer
-
-
-def issuer_url(base_url: str, issuer_id: str) -> str:
-    """The issuer identifier (``iss``) of an issuer, as named in the trust list."""
-    return f"{base_url}/api/v1/issuers/{issuer_id}"
-
-
-def issuer_from_url(iss) -> Issuer | None:
-    """The issuer an ``iss`` names (by its id; the host may differ behind proxies)."""
-    if not isinstance(iss, str) or "/api/v1/issuers/" not in iss:
-        return None
-    return db.session.get(Issuer, iss.rsplit("/api/v1/issuers/", 1)[1])
-
-
-def _trust_entry(base_url: str, issuer: Issuer, issuer_keys: list[IssuerKey]) -> dict:
-    return {"id": issuer_url(base_url, issuer.id), "name": issuer.name, "types": issuer.types,
-            "active": issuer.active, "jwks": keys.jwks(issuer_keys)}
-
-
-def trust_list(base_url: str) -> dict:
-    """Every issuer with its types and public keys (current and retired), and the platform's
-    status-list keys."""
-    issuers = db.session.scalars(select(Issuer).order_by(Issuer.created_at, Issuer.id)).all()
-    by_issuer: dict[str | None, list] = {}
-    for key in db.session.scalars(select(IssuerKey).order_by(IssuerKey.created_at.desc())):
-        by_issuer.setdefault(key.issuer_id, []).append(key)
-    return {
-        "issuers": [_trust_entry(base_url, i, by_issuer.get(i.id, [])) for i in issuers],
-        "platform": {"id": base_url, "jwks": keys.jwks(by_issuer.get(None, []))},
-    }
-
-
-def trust_entry(base_url: str, issuer_id: str) -> dict:
-    """One issuer's entry of the trust list (what its ``iss`` URL answers); ``NotFound``."""
-    issuer = db.session.get(Issuer, issuer_id)
-    if issuer is None:
-        raise NotFound()
-    return _trust_entry(base_url, issuer, keys.keys_of(issuer.id))
-
-
-# Credential types ----------------------------------------------------------------------
-
-
-def get_type(vct: str) -> CredentialType | None:
-    return db.session.get(CredentialType, vct) if isinstance(vct, str) else None
-
-
-@dataclass
-class LoadReport:
-    created: list = field(default_factory=list)
-    updated: list = field(default_factory=list)
-    unchanged: list = field(default_factory=list)
-
-
-def _check_type_entry(entry) -> list[str]:
-    if not isinstance(entry, dict):
-        return ["must be a mapping"]
-    errors = []
-    known = {"vct", "kind", "name", "claims", "required"}
-    if set(entry) - known:
-        errors.append(f"unknown fields: {', '.join(sorted(set(entry) - known))}")
-    vct = entry.get("vct")
-    if not isinstance(vct, str) or not 1 <= len(vct) <= 64 or not vct.replace("-", "").isalnum():
-        errors.append("vct must be 1 to 64 letters, digits or hyphens")
-    if entry.get("kind") not in KINDS:
-        errors.append(f"kind must be one of {', '.join(KINDS)}")
-    if "name" in entry and (not isinstance(entry["name"], str) or not 1 <= len(entry["name"]) <= 128):
-        errors.append("name must be 1 to 128 characters")
-    claims = entry.get("claims")
-    if not isinstance(claims, list) or not claims or not all(
-            isinstance(c, str) and c and c not in REGISTERED_CLAIMS and c != "_sd" for c in claims) \
-            or len(set(claims)) != len(claims):
-        errors.append("claims must be a non-empty list of distinct names "
-                      f"(none of {', '.join(REGISTERED_CLAIMS)})")
-        claims = []
-    required = entry.get("required", claims)
-    if not isinstance(required, list) or not set(required) <= set(claims or []):
-        errors.append("required must be a list of some of the claims")
-    return errors
-
-
-def load_credential_types(entries: list) -> LoadReport:
-    """Create or update credential types from catalogue entries ``{vct, kind, claims,
-    required?, name?}`` (``required`` defaults to all claims). Idempotent.
-
-    Raises ``ValidationProblem`` with the errors of every bad entry, by position, and then
-    changes nothing.
-    """
-    if not isinstance(entries, list):
-        raise ValidationProblem({"credential_types": ["must be a list"]})
-    errors = {}
-    seen = set()
-    for n, entry in enumerate(entries):
-        problems = _check_type_entry(entry)
-        if not problems and entry["vct"] in seen:
-            problems = ["this vct appears twice"]
-        if problems:
-            errors[f"credential_types[{n}]"] = problems
-        else:
-            seen.add(entry["vct"])
-    if errors:
-        raise ValidationProblem(errors, "Some credential types are not valid.")
-    report = LoadReport()
-    for entry in entries:
-        values = {"kind": entry["kind"], "name": entry.get("name", entry["vct"]),
-                  "claims": list(entry["claims"]),
-                  "required": list(entry.get("required", entry["claims"]))}
-        existing = get_type(entry["vct"])
-        if existing is None:
-            db.session.add(CredentialType(vct=entry["vct"], created_at=clock.now(), **values))
-            report.created.append(entry["vct"])
-        elif any(getattr(existing, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(existing, k, v)
-            report.updated.append(entry["vct"])
-        else:
-            report.unchanged.append(entry["vct"])
-    db.session.flush()
-    return report
-
-
-# Issuing -------------------------------------------------------------------------------
 
 
 def _check_claims(ctype: CredentialType, claims: dict, holder_kind: str, holder_value: str) -> None:

@@ -16,7 +16,8 @@ from sd_jwt.verifier import SDJWTVerifier
 
 from app import clock
 from app.extensions import db
-from wallet import keys, sdjwt, service, status
+from wallet import issuers, keys, sdjwt, status
+from wallet.catalogue import REGISTERED_CLAIMS
 from wallet.models import IssuerKey
 
 MALFORMED = "malformed"
@@ -50,7 +51,7 @@ def verify(text: str, audience: str | None = None) -> dict:
         return _result([MALFORMED])
     payload, header = parsed.payload, parsed.header
     vct = payload.get("vct") if isinstance(payload.get("vct"), str) else None
-    issuer = service.issuer_from_url(payload.get("iss"))
+    issuer = issuers.issuer_from_url(payload.get("iss"))
     if issuer is None:
         return _result([ISSUER_UNKNOWN], {"id": payload.get("iss"), "name": None}, vct)
     issuer_ref = {"id": payload.get("iss"), "name": issuer.name}
@@ -95,7 +96,7 @@ def verify(text: str, audience: str | None = None) -> dict:
         extra["key_binding"] = {k: kb.get(k) for k in ("iat", "aud", "nonce")} if kb else None
     elif audience is not None:
         problems.append(KEY_BINDING)
-    disclosed = {k: v for k, v in verified.items() if k not in service.REGISTERED_CLAIMS}
+    disclosed = {k: v for k, v in verified.items() if k not in REGISTERED_CLAIMS}
     return _result(problems, issuer_ref, vct, state, disclosed, **extra)
 
 

@@ -14,7 +14,7 @@ PUBLIC_SECURITY = ("resident-id", "household-register")
 
 def make_issuer(client, name: str = "市公安局", types=PUBLIC_SECURITY) -> dict:
     """Create an issuer and sign it in; returns its credentials and ``headers``."""
-    from wallet.service import create_issuer
+    from wallet.issuers import create_issuer
 
     issuer, secret = create_issuer(name, list(types))
     issuer_id, client_id = issuer.id, issuer.client_id

@@ -1,0 +1,91 @@
+"""Credential types: the catalogue of cards and certificates and the claims each carries."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app import clock
+from app.errors import ValidationProblem
+from app.extensions import db
+from wallet.models import KINDS, CredentialType
+
+# Claims that every credential carries in the clear; the rest are selectively disclosable.
+REGISTERED_CLAIMS = ("iss", "iat", "nbf", "exp", "vct", "status", "cnf")
+
+
+
+def get_type(vct: str) -> CredentialType | None:
+    return db.session.get(CredentialType, vct) if isinstance(vct, str) else None
+
+
+@dataclass
+class LoadReport:
+    created: list = field(default_factory=list)
+    updated: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+
+
+def _check_type_entry(entry) -> list[str]:
+    if not isinstance(entry, dict):
+        return ["must be a mapping"]
+    errors = []
+    known = {"vct", "kind", "name", "claims", "required"}
+    if set(entry) - known:
+        errors.append(f"unknown fields: {', '.join(sorted(set(entry) - known))}")
+    vct = entry.get("vct")
+    if not isinstance(vct, str) or not 1 <= len(vct) <= 64 or not vct.replace("-", "").isalnum():
+        errors.append("vct must be 1 to 64 letters, digits or hyphens")
+    if entry.get("kind") not in KINDS:
+        errors.append(f"kind must be one of {', '.join(KINDS)}")
+    if "name" in entry and (not isinstance(entry["name"], str) or not 1 <= len(entry["name"]) <= 128):
+        errors.append("name must be 1 to 128 characters")
+    claims = entry.get("claims")
+    if not isinstance(claims, list) or not claims or not all(
+            isinstance(c, str) and c and c not in REGISTERED_CLAIMS and c != "_sd" for c in claims) \
+            or len(set(claims)) != len(claims):
+        errors.append("claims must be a non-empty list of distinct names "
+                      f"(none of {', '.join(REGISTERED_CLAIMS)})")
+        claims = []
+    required = entry.get("required", claims)
+    if not isinstance(required, list) or not set(required) <= set(claims or []):
+        errors.append("required must be a list of some of the claims")
+    return errors
+
+
+def load_credential_types(entries: list) -> LoadReport:
+    """Create or update credential types from catalogue entries ``{vct, kind, claims,
+    required?, name?}`` (``required`` defaults to all claims). Idempotent.
+
+    Raises ``ValidationProblem`` with the errors of every bad entry, by position, and then
+    changes nothing.
+    """
+    if not isinstance(entries, list):
+        raise ValidationProblem({"credential_types": ["must be a list"]})
+    errors = {}
+    seen = set()
+    for n, entry in enumerate(entries):
+        problems = _check_type_entry(entry)
+        if not problems and entry["vct"] in seen:
+            problems = ["this vct appears twice"]
+        if problems:
+            errors[f"credential_types[{n}]"] = problems
+        else:
+            seen.add(entry["vct"])
+    if errors:
+        raise ValidationProblem(errors, "Some credential types are not valid.")
+    report = LoadReport()
+    for entry in entries:
+        values = {"kind": entry["kind"], "name": entry.get("name", entry["vct"]),
+                  "claims": list(entry["claims"]),
+                  "required": list(entry.get("required", entry["claims"]))}
+        existing = get_type(entry["vct"])
+        if existing is None:
+            db.session.add(CredentialType(vct=entry["vct"], created_at=clock.now(), **values))
+            report.created.append(entry["vct"])
+        elif any(getattr(existing, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(existing, k, v)
+            report.updated.append(entry["vct"])
+        else:
+            report.unchanged.append(entry["vct"])
+    db.session.flush()
+    return report

@@ -1,0 +1,97 @@
+"""Issuers: departments that issue credentials, as client-credentials clients with their
+own signing keys; and the trust list that names them, their types and their public keys."""
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from sqlalchemy import select
+
+from app import clock
+from app.errors import NotFound
+from app.extensions import db
+from app.ids import new_handle, new_id
+from app.tokens import client_token
+from codes.service_points import hash_secret
+from wallet import keys
+from wallet.errors import InvalidClient, UnknownType
+from wallet.models import CredentialType, Issuer, IssuerKey
+
+CLIENT_KIND = "issuer"
+# Compared against when the client id is unknown, so both failures take the same time.
+_NO_SECRET = hash_secret("no such issuer")
+
+
+def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *,
+                  client_id: str | None = None, client_secret: str | None = None) -> tuple[Issuer, str]:
+    """Create an issuer allowed to issue ``types``, with its first signing key.
+
+    Returns the issuer and its client secret (shown once; only its hash is stored).
+    ``client_id`` and ``client_secret`` may be given (the demo seed derives them), else they
+    are random. Raises ``UnknownType`` naming any type that is not in the catalogue.
+    """
+    unknown = sorted(set(types) - set(db.session.scalars(
+        select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
+    if unknown:
+        raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
+    secret = client_secret or secrets.token_urlsafe(32)
+    issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
+                    secret_hash=hash_secret(secret),
+                    name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
+                    active=True, created_at=clock.now())
+    db.session.add(issuer)
+    db.session.flush()
+    keys.create_key(issuer.id)
+    return issuer, secret
+
+
+def get_issuer_by_client_id(client_id: str) -> Issuer | None:
+    return db.session.scalars(select(Issuer).where(Issuer.client_id == client_id)).one_or_none()
+
+
+def issue_token(client_id: str, client_secret: str) -> dict:
+    """``{access_token, token_type, expires_in}`` for an active issuer; ``InvalidClient``."""
+    issuer = get_issuer_by_client_id(client_id)
+    expected = issuer.secret_hash if issuer is not None else _NO_SECRET
+    matches = hmac.compare_digest(hash_secret(client_secret), expected)
+    if issuer is None or not matches or not issuer.active:
+        raise InvalidClient()
+    return client_token(issuer.id, CLIENT_KIND)
+
+
+def issuer_url(base_url: str, issuer_id: str) -> str:
+    """The issuer identifier (``iss``) of an issuer, as named in the trust list."""
+    return f"{base_url}/api/v1/issuers/{issuer_id}"
+
+
+def issuer_from_url(iss) -> Issuer | None:
+    """The issuer an ``iss`` names (by its id; the host may differ behind proxies)."""
+    if not isinstance(iss, str) or "/api/v1/issuers/" not in iss:
+        return None
+    return db.session.get(Issuer, iss.rsplit("/api/v1/issuers/", 1)[1])
+
+
+def _trust_entry(base_url: str, issuer: Issuer, issuer_keys: list[IssuerKey]) -> dict:
+    return {"id": issuer_url(base_url, issuer.id), "name": issuer.name, "types": issuer.types,
+            "active": issuer.active, "jwks": keys.jwks(issuer_keys)}
+
+
+def trust_list(base_url: str) -> dict:
+    """Every issuer with its types and public keys (current and retired), and the platform's
+    status-list keys."""
+    issuers = db.session.scalars(select(Issuer).order_by(Issuer.created_at, Issuer.id)).all()
+    by_issuer: dict[str | None, list] = {}
+    for key in db.session.scalars(select(IssuerKey).order_by(IssuerKey.created_at.desc())):
+        by_issuer.setdefault(key.issuer_id, []).append(key)
+    return {
+        "issuers": [_trust_entry(base_url, i, by_issuer.get(i.id, [])) for i in issuers],
+        "platform": {"id": base_url, "jwks": keys.jwks(by_issuer.get(None, []))},
+    }
+
+
+def trust_entry(base_url: str, issuer_id: str) -> dict:
+    """One issuer's entry of the trust list (what its ``iss`` URL answers); ``NotFound``."""
+    issuer = db.session.get(Issuer, issuer_id)
+    if issuer is None:
+        raise NotFound()
+    return _trust_entry(base_url, issuer, keys.keys_of(issuer.id))
