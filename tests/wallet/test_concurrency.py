@@ -84,3 +84,34 @@ def test_concurrent_issuers_append_to_one_chain(committing_app):
         assert issues == 40 and report.entries == db.session.query(AuditEntry).count()
         assert [e.seq for e in db.session.query(AuditEntry).order_by(AuditEntry.seq)] == \
             list(range(1, report.entries + 1))
+
+
+def test_first_credentials_of_a_new_holder_at_once_share_one_holder_key(committing_app):
+    from tests.helpers import registration_data
+    from tests.wallet.support import jwt_payload
+
+    app = committing_app
+    client = app.test_client()
+    issuer = make_issuer(client)
+    data = registration_data()
+    db.session.remove()
+
+    def issue_one(_):
+        response = app.test_client().post("/api/v1/issuer/credentials", headers=issuer["headers"], json={
+            "type": "resident-id", "holder": {"id_number": data["id_number"]},
+            "claims": {"name": data["name"], "id_number": data["id_number"], "birthdate": "1990-03-07",
+                       "sex": "male", "address": "北京", "valid_until": "2036-03-07"}})
+        assert response.status_code == 201, response.json
+        return response.json
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        bodies = list(pool.map(issue_one, range(6)))
+    assert len({str(jwt_payload(b["credential"])["cnf"]) for b in bodies}) == 1
+    # Registered later, the holder presents each of them with the one key the platform kept.
+    person = resident(client, **data)
+    for body in bodies:
+        shown = client.post(f"/api/v1/me/wallet/{body['id']}/presentations",
+                            json={"claims": ["name"], "audience": "x"}, headers=person["headers"])
+        result = client.post("/api/v1/credentials/verify",
+                             json={"credential": shown.json["presentation"], "audience": "x"}).json
+        assert result["valid"], result
