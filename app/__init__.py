@@ -154,9 +154,10 @@ def _register_domains(app: Flask, api: Api) -> None:
         importlib.import_module(module)
     from app import cli
     from codes.routes import blp as codes_blp, wellknown_blp
+    from identity.face_routes import face_blp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp):
+    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp):
         api.register_blueprint(blueprint)
     cli.register(app)

@@ -31,6 +31,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _str(name: str, default: str | None = None) -> str | None:
     raw = os.environ.get(name)
     return default if raw in (None, "") else raw
@@ -76,6 +86,25 @@ class Config:
     # Entries (bits) per status list, a multiple of 8; and how long verifiers may cache a list.
     STATUS_LIST_SIZE: int = 131072
     STATUS_LIST_TTL_SECONDS: int = 300
+    # Faces. Two photos are of the same person when their 128-d encodings are closer than
+    # the threshold (the README says why 0.5, stricter than the library's 0.6).
+    FACE_MATCH_THRESHOLD: float = 0.5
+    # Uploads are downscaled so that their longest side is at most this before detection;
+    # anything larger than the pixel limit is refused unread (a decompression bomb).
+    FACE_MAX_SIDE: int = 800
+    FACE_MAX_PIXELS: int = 40_000_000
+    # Face work runs in child processes at a lower CPU priority; this many per web worker
+    # process at once. A request waits this long for a free one, then gets a 503.
+    FACE_MAX_CONCURRENT: int = 1
+    FACE_QUEUE_WAIT_SECONDS: float = 2.0
+    FACE_TIMEOUT_SECONDS: float = 20.0
+    FACE_NICE: int = 10
+    # A face-login challenge lives this long and is good for one attempt.
+    FACE_CHALLENGE_SECONDS: int = 60
+    # This many face-login failures in a row lock the account, each further one twice as long.
+    FACE_LOGIN_MAX_FAILURES: int = 5
+    # Face checks a service point may make on one scan.
+    FACE_CHECKS_PER_SCAN: int = 5
     # HTTP.
     PUBLIC_URL: str | None = None
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
@@ -95,6 +124,8 @@ class Config:
                 continue
             if f.type == "int":
                 values[f.name] = _int(f.name, f.default)
+            elif f.type == "float":
+                values[f.name] = _float(f.name, f.default)
             else:
                 values[f.name] = _str(f.name, f.default)
         return cls(**values)
@@ -114,6 +145,10 @@ class Config:
             raise ConfigError("CODE_LEEWAY_SECONDS must be between 0 and 10")
         if self.STATUS_LIST_SIZE < 8 or self.STATUS_LIST_SIZE % 8:
             raise ConfigError("STATUS_LIST_SIZE must be a positive multiple of 8")
+        if not 0 < self.FACE_MATCH_THRESHOLD < 2:
+            raise ConfigError("FACE_MATCH_THRESHOLD must be between 0 and 2 (a Euclidean distance)")
+        if self.FACE_MAX_CONCURRENT < 1 or self.FACE_MAX_SIDE < 100:
+            raise ConfigError("FACE_MAX_CONCURRENT must be at least 1 and FACE_MAX_SIDE at least 100")
         embedded = self.DATABASE_URL is None and self.REDIS_URL is None
         cfg = replace(self, EMBEDDED=embedded)
         if not cfg.SECRET_KEY or not cfg.ENCRYPTION_KEY:

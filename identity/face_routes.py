@@ -1,0 +1,186 @@
+"""HTTP surface of face verification: enrolment, face sign-in and the counter check (刷脸办).
+
+Images come as multipart uploads (at most ``MAX_CONTENT_LENGTH``, 10 MB: larger is a 413
+``payload-too-large``), are read into memory, analysed and dropped.
+"""
+from flask import g, request
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields
+
+from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
+from app.errors import NotFound
+from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from codes.scans import get_scan
+from identity import face, service
+from identity.errors import InvalidToken
+from identity.schemas import TokenPairSchema
+
+face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
+                     description="Face verification: enrolment, face sign-in, counter checks")
+
+_IMAGE_PROBLEMS = ("`bad-image` (not a JPEG or PNG that decodes, or over the size limits), "
+                   "`no-face` or `several-faces`")
+_BUSY = {"description": "`service-unavailable`: every face worker is busy; retry after "
+                        "Retry-After seconds",
+         "headers": {"Retry-After": {"description": "Seconds to wait",
+                                     "schema": {"type": "integer", "minimum": 1}}}}
+
+
+class ImageSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    image = Upload(required=True, metadata={"description": "a JPEG or PNG photo, one face"})
+
+
+class EnrolFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    consent = Text(metadata={"description": "`true`: I consent to my face being used to "
+                                            "verify me (biometric data needs its own consent)"})
+
+
+class FaceLoginFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = Text(required=True, metadata={"description": "ID number or phone number"})
+    challenge = Text(required=True, metadata={"description": "from /auth/face/challenge"})
+
+
+class ChallengeRequestSchema(Schema):
+    username = Text(required=True, metadata={"description": "ID number or phone number"})
+
+
+class ChallengeSchema(Schema):
+    challenge = fields.String(required=True, metadata={"description": "good for one attempt"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class FaceStatusSchema(Schema):
+    enrolled = fields.Boolean(required=True)
+    portrait_matched = fields.Boolean(required=True, metadata={
+        "description": "the face matched the portrait of my resident ID"})
+    consented_at = fields.String(allow_none=True)
+
+
+class FaceCheckSchema(Schema):
+    match = fields.Boolean(required=True)
+
+
+def _image_bytes(files: dict) -> bytes:
+    # Within MAX_CONTENT_LENGTH already: werkzeug refuses a larger body before this runs.
+    return files["image"].read()
+
+
+def _current_person():
+    person = service.get_person(g.principal_id)
+    if person is None:
+        raise InvalidToken()
+    return person
+
+
+@face_blp.put("/me/face")
+@face_blp.arguments(EnrolFormSchema, location="form")
+@face_blp.arguments(ImageSchema, location="files")
+@face_blp.response(204)
+@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`consent-required`, `face-mismatch` (the resident ID's "
+                                   "portrait is someone else), " + _IMAGE_PROBLEMS)
+@face_blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`payload-too-large`: over 10 MB")
+@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.doc(security=BEARER)
+@require(RESIDENT)
+def enrol(form, files):
+    """Enrol (or replace) my face
+
+    Only a 128-number template of the face is kept, encrypted; the photo is not stored. When
+    my resident ID carries a portrait, the face must match it, and the match raises my
+    assurance level to 3.
+    """
+    consent = (form.get("consent") or "").strip().lower() == "true"
+    face.enrol_face(_current_person(), _image_bytes(files) if consent else b"", consent)
+    db.session.commit()
+
+
+@face_blp.get("/me/face")
+@face_blp.response(200, FaceStatusSchema)
+@face_blp.doc(security=BEARER)
+@require(RESIDENT)
+def face_status():
+    """Whether I have enrolled a face, and whether it matched my resident ID's portrait"""
+    return face.enrolled_face(g.principal_id)
+
+
+@face_blp.delete("/me/face")
+@face_blp.response(204)
+@face_blp.doc(security=BEARER)
+@require(RESIDENT)
+def remove():
+    """Withdraw my biometric consent: the enrolled face is deleted (level 3 falls back to 2)"""
+    face.remove_face(_current_person())
+    db.session.commit()
+
+
+@face_blp.post("/auth/face/challenge")
+@face_blp.arguments(ChallengeRequestSchema)
+@face_blp.response(200, ChallengeSchema)
+def challenge(data):
+    """A single-use challenge for a face sign-in (the same answer for any username)"""
+    return face.issue_challenge(data["username"])
+
+
+@face_blp.post("/auth/face/login")
+@face_blp.arguments(FaceLoginFormSchema, location="form")
+@face_blp.arguments(ImageSchema, location="files")
+@face_blp.response(200, TokenPairSchema)
+@face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`invalid-challenge` (unknown, expired, used or another "
+                                   "username's) or `face-mismatch`")
+@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
+@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`too-many-attempts`: after 5 failures in a row, each "
+                                   "further one locks twice as long; nothing was checked",
+                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
+                                                "schema": {"type": "integer", "minimum": 1}}})
+@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+def face_login(form, files):
+    """Sign in with a face and a fresh challenge
+
+    The tokens' `acr` ranks a face like a password alone (`amr` is `["face"]`).
+    """
+    tokens = face.sign_in_with_face(form["username"], form["challenge"], _image_bytes(files),
+                                    request.remote_addr)
+    db.session.commit()
+    return tokens
+
+
+@face_blp.post("/scans/<scan_id>/face")
+@face_blp.arguments(ImageSchema, location="files")
+@face_blp.response(200, FaceCheckSchema)
+@face_blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
+                       description="not a live scan of this service point")
+@face_blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`no-face-enrolled`: the holder has no enrolled face")
+@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
+@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`too-many-attempts`: this scan had all its face checks")
+@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.doc(security=BEARER)
+@require(SERVICE_POINT)
+def counter_check(files, scan_id):
+    """Check the face at the counter (刷脸办) against the scanned holder's enrolled face
+
+    Only by the service point that made the scan, while the scan lives. The check is recorded
+    on the holder's scan (`GET /me/scans` shows it under `shared`).
+    """
+    scan = get_scan(scan_id, g.principal_id)
+    if scan is None:
+        raise NotFound()
+    match = face.check_face_at_counter(scan, _image_bytes(files))
+    db.session.commit()
+    return {"match": match}

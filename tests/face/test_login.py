@@ -1,0 +1,169 @@
+"""Face sign-in: challenges, the face, throttling, and what the tokens say."""
+from __future__ import annotations
+
+import pytest
+
+from app.store import redis_client
+from tests.codes.support import problem_type
+from tests.face.conftest import challenge, enrol, face_login, upload
+from tests.helpers import resident
+from tests.wallet.support import jwt_payload
+
+
+@pytest.fixture
+def obama(client, photos):
+    holder = resident(client)
+    assert enrol(client, holder, photos["obama_1"]).status_code == 204
+    return holder
+
+
+def test_the_same_person_signs_in_and_the_token_ranks_like_a_password(client, photos, obama):
+    response = face_login(client, obama["phone"], photos["obama_2"])
+    assert response.status_code == 200, response.json
+    tokens = response.json
+    assert {"access_token", "refresh_token", "token_type", "expires_in"} <= set(tokens)
+    claims = jwt_payload(tokens["access_token"])
+    assert claims["amr"] == ["face"] and claims["acr"] == "1"
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
+    # By ID number too.
+    assert face_login(client, obama["id_number"], photos["obama_3"]).status_code == 200
+
+
+@pytest.mark.parametrize("other", ["biden_1", "leslie_2", "lacamoire_1"])
+def test_other_people_are_refused(client, photos, obama, other):
+    response = face_login(client, obama["phone"], photos[other])
+    assert response.status_code == 401 and problem_type(response) == "face-mismatch"
+
+
+def test_two_faces_or_none_are_refused(client, photos, obama):
+    response = face_login(client, obama["phone"], photos["two_people"])
+    assert response.status_code == 422 and problem_type(response) == "several-faces"
+    response = face_login(client, obama["phone"], b"GIF89a")
+    assert response.status_code == 422 and problem_type(response) == "bad-image"
+
+
+def test_unknown_users_and_users_without_a_face_look_like_a_mismatch(client, photos):
+    nobody = challenge(client, "13900000001")
+    somebody = resident(client)
+    known = challenge(client, somebody["phone"])
+    assert len(nobody) == len(known)
+    for username, text in (("13900000001", nobody), (somebody["phone"], known)):
+        response = face_login(client, username, photos["obama_1"], text)
+        assert response.status_code == 401 and problem_type(response) == "face-mismatch"
+
+
+def test_the_challenge_answer_is_the_same_for_anyone(client, obama):
+    a = client.post("/api/v1/auth/face/challenge", json={"username": obama["phone"]}).json
+    b = client.post("/api/v1/auth/face/challenge", json={"username": "nobody at all"}).json
+    assert set(a) == set(b) == {"challenge", "expires_in"} and a["expires_in"] == b["expires_in"] == 60
+    assert a["challenge"] != b["challenge"] and len(a["challenge"]) >= 40
+
+
+def test_a_challenge_works_once(client, photos, obama):
+    text = challenge(client, obama["phone"])
+    assert face_login(client, obama["phone"], photos["obama_2"], text).status_code == 200
+    again = face_login(client, obama["phone"], photos["obama_2"], text)
+    assert again.status_code == 401 and problem_type(again) == "invalid-challenge"
+
+
+def test_a_failed_attempt_spends_the_challenge_too(client, photos, obama):
+    text = challenge(client, obama["phone"])
+    assert face_login(client, obama["phone"], photos["biden_1"], text).status_code == 401
+    again = face_login(client, obama["phone"], photos["obama_2"], text)
+    assert problem_type(again) == "invalid-challenge"
+
+
+def test_a_challenge_expires_after_a_minute_by_the_clock(client, clock, photos, obama):
+    text = challenge(client, obama["phone"])
+    clock.shift(59)
+    assert face_login(client, obama["phone"], photos["obama_2"], text).status_code == 200
+    text = challenge(client, obama["phone"])
+    clock.shift(60)
+    late = face_login(client, obama["phone"], photos["obama_2"], text)
+    assert late.status_code == 401 and problem_type(late) == "invalid-challenge"
+
+
+def test_a_challenge_is_bound_to_its_username(client, photos, obama):
+    stranger = resident(client)
+    text = challenge(client, stranger["phone"])
+    response = face_login(client, obama["phone"], photos["obama_2"], text)
+    assert response.status_code == 401 and problem_type(response) == "invalid-challenge"
+    made_up = face_login(client, obama["phone"], photos["obama_2"], "x" * 43)
+    assert problem_type(made_up) == "invalid-challenge"
+
+
+def test_challenges_are_kept_as_digests(client, obama):
+    text = challenge(client, obama["phone"])
+    keys = [k.decode() for k in redis_client().scan_iter("face:challenge:*")]
+    assert len(keys) == 1 and text not in keys[0]
+
+
+def test_missing_fields_are_validation_errors(client, photos, obama):
+    response = client.post("/api/v1/auth/face/login", data={"username": obama["phone"],
+                                                             "image": upload(photos["obama_2"])},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "challenge" in response.json["errors"]
+
+
+# Throttling -------------------------------------------------------------------------------
+
+
+def test_five_failures_in_a_row_lock_the_account_with_a_growing_delay(client, clock, photos, obama):
+    for _ in range(5):
+        assert face_login(client, obama["phone"], photos["biden_1"]).status_code == 401
+    locked = face_login(client, obama["phone"], photos["obama_2"])
+    assert locked.status_code == 429 and problem_type(locked) == "too-many-attempts"
+    assert locked.headers["Retry-After"] == "1"
+    # From another address too: the lock is the account's.
+    assert face_login(client, obama["phone"], photos["obama_2"],
+                      address="198.51.100.9").status_code == 429
+    clock.shift(1)
+    assert face_login(client, obama["phone"], photos["biden_1"]).status_code == 401
+    assert face_login(client, obama["phone"], photos["obama_2"]).headers["Retry-After"] == "2"
+    clock.shift(2)
+    assert face_login(client, obama["phone"], photos["biden_1"]).status_code == 401
+    assert face_login(client, obama["phone"], photos["obama_2"]).headers["Retry-After"] == "4"
+    clock.shift(4)
+    assert face_login(client, obama["phone"], photos["obama_2"]).status_code == 200
+
+
+def test_while_locked_nothing_is_analysed_nor_the_challenge_spent(client, clock, photos, obama,
+                                                                  monkeypatch):
+    for _ in range(5):
+        face_login(client, obama["phone"], photos["biden_1"])
+    from identity import face
+
+    monkeypatch.setattr(face, "encode_face", lambda data: pytest.fail("analysed while locked"))
+    text = challenge(client, obama["phone"])
+    assert face_login(client, obama["phone"], photos["obama_2"], text).status_code == 429
+    monkeypatch.undo()
+    clock.shift(1)
+    assert face_login(client, obama["phone"], photos["obama_2"], text).status_code == 200
+
+
+def test_a_success_clears_the_count(client, clock, photos, obama):
+    for _ in range(4):
+        face_login(client, obama["phone"], photos["biden_1"])
+    assert face_login(client, obama["phone"], photos["obama_2"]).status_code == 200
+    for _ in range(4):
+        face_login(client, obama["phone"], photos["biden_1"])
+    assert face_login(client, obama["phone"], photos["obama_3"]).status_code == 200
+
+
+def test_face_failures_do_not_lock_the_password(client, clock, photos, obama):
+    from tests.helpers import login
+
+    for _ in range(6):
+        face_login(client, obama["phone"], photos["biden_1"])
+    assert "access_token" in login(client, obama["phone"], obama["password"])
+
+
+def test_a_suspended_person_cannot_sign_in_with_a_face(client, photos, obama):
+    from app.extensions import db
+    from identity.models import Person
+
+    db.session.get(Person, obama["profile"]["id"]).status = "suspended"
+    db.session.commit()
+    response = face_login(client, obama["phone"], photos["obama_2"])
+    assert response.status_code == 403 and problem_type(response) == "subject-suspended"
