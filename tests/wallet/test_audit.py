@@ -70,3 +70,17 @@ def test_a_rewritten_chain_does_not_link(client, runner):
     db.session.commit()
     code, report = _verify(runner)
     assert code == 1 and report["broken_at"] == first.seq + 1
+
+
+def test_entries_left_unsealed_are_counted_then_sealed_by_the_command(client, runner):
+    from app import audit
+
+    _history(client)
+    audit.record("issue", credential="c", issuer="i", type="resident-id", holder="h")
+    db.session.commit()  # committed but not sealed, as when a worker stops in between
+    code, report = _verify(runner)
+    assert code == 0 and report["unsealed"] == 1
+    sealed = runner.invoke(args=["audit", "seal"])
+    assert json.loads(sealed.output.strip().splitlines()[-1]) == {"sealed": 1}
+    code, report = _verify(runner)
+    assert code == 0 and report["unsealed"] == 0
