@@ -89,20 +89,19 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
     ``NotFound`` for someone else's request or an expired one."""
     decision = APPROVED if approve else DENIED
     # One conditional UPDATE decides, so that of two answers racing exactly one lands.
-    won = db.session.execute(
+    request_id = db.session.scalar(
         update(MaterialRequest)
         .where(MaterialRequest.consent_id == consent_id, MaterialRequest.person_id == person_id,
                MaterialRequest.status == PENDING, MaterialRequest.expires_at > clock.now())
         .values(status=decision, answered_at=clock.now())
-        .execution_options(synchronize_session=False)).rowcount
-    if won != 1:
+        .returning(MaterialRequest.id)
+        .execution_options(synchronize_session=False))
+    if request_id is None:
         request = db.session.scalars(select(MaterialRequest).where(
             MaterialRequest.consent_id == consent_id, MaterialRequest.person_id == person_id)).first()
         if request is None or status_of(request) == EXPIRED:
             raise NotFound()
         raise AlreadyAnswered()
-    request_id = db.session.scalars(select(MaterialRequest.id).where(
-        MaterialRequest.consent_id == consent_id)).one()
     audit.record("consent", request=request_id, person=person_id, decision=decision)
 
 
