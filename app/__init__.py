@@ -28,7 +28,7 @@ API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
-                 "identity.face_models")
+                 "identity.face_models", "identity.oidc.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -75,6 +75,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     from app.auth import init_jwt
 
     init_jwt(app)
+    from identity.oidc.server import init_oidc
+
+    init_oidc(app)
     # One Api per application: flask-smorest keeps the OpenAPI document on it.
     api = Api(app)
     app.extensions["api"] = api
@@ -155,9 +158,13 @@ def _register_domains(app: Flask, api: Api) -> None:
     from app import cli
     from codes.routes import blp as codes_blp, wellknown_blp
     from identity.face_routes import face_blp
+    from identity.oidc.app_routes import blp as partners_blp
+    from identity.oidc.routes import bp as oidc_bp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp):
+    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp):
         api.register_blueprint(blueprint)
+    # The OpenID Connect provider answers as its RFCs say, outside the OpenAPI document.
+    app.register_blueprint(oidc_bp)
     cli.register(app)

@@ -105,6 +105,20 @@ class Config:
     FACE_LOGIN_MAX_FAILURES: int = 5
     # Face checks a service point may make on one scan.
     FACE_CHECKS_PER_SCAN: int = 5
+    # Partner apps (OpenID Connect). Codes are single use and short-lived (RFC 9700: under
+    # a minute is enough for a back-channel exchange); retired ID-token keys stay in the JWKS
+    # for OIDC_RETIRED_KEY_SECONDS so that tokens they signed still verify.
+    OIDC_CODE_SECONDS: int = 60
+    OIDC_ACCESS_TOKEN_SECONDS: int = 900
+    OIDC_REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
+    OIDC_ID_TOKEN_SECONDS: int = 600
+    OIDC_RETIRED_KEY_SECONDS: int = 7 * 24 * 3600
+    # Scan-to-login and the device grant (RFC 8628): lifetime of a user code, the polling
+    # interval, and how many unknown user codes one resident may try per window.
+    OIDC_DEVICE_CODE_SECONDS: int = 600
+    OIDC_DEVICE_POLL_SECONDS: int = 5
+    OIDC_USER_CODE_MISSES: int = 10
+    OIDC_USER_CODE_WINDOW_SECONDS: int = 900
     # HTTP.
     PUBLIC_URL: str | None = None
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024

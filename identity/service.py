@@ -260,9 +260,19 @@ def _find_login(username: str) -> tuple[Person | None, str]:
 def sign_in(username: str, password: str, otp: str | None, client_address: str | None) -> dict:
     """Check a password (and a one-time password when TOTP is on) and open a session.
 
-    Returns the token pair of ``app.tokens.start_session``. Raises ``TooManyAttempts``
-    (without checking anything) while the account or address is locked,
-    ``InvalidCredentials`` for an unknown user, a wrong password or a wrong or spent
+    Returns the token pair of ``app.tokens.start_session``; raises as ``authenticate``.
+    """
+    person, amr = authenticate(username, password, otp, client_address)
+    return start_session(person.id, resident_claims(person, amr))
+
+
+def authenticate(username: str, password: str, otp: str | None,
+                 client_address: str | None) -> tuple[Person, tuple[str, ...]]:
+    """Check a password (and a one-time password when TOTP is on), throttled.
+
+    Returns the person and the methods used (``amr``: ``("pwd",)`` or ``("pwd", "otp")``).
+    Raises ``TooManyAttempts`` (without checking anything) while the account or address is
+    locked, ``InvalidCredentials`` for an unknown user, a wrong password or a wrong or spent
     one-time password, ``OtpRequired`` when TOTP is on and no ``otp`` came (after a correct
     password), and ``SubjectSuspended`` for a suspended person.
     """
@@ -298,7 +308,7 @@ def sign_in(username: str, password: str, otp: str | None, client_address: str |
         person.password_hash = passwords.hash_password(password)
         person.updated_at = clock.now()
         db.session.flush()
-    return start_session(person.id, resident_claims(person, amr))
+    return person, amr
 
 
 def _accept_otp(person: Person, otp: str) -> bool:

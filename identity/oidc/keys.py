@@ -1,0 +1,97 @@
+"""The RSA keys that sign ID tokens (RS256), their rotation, and the JWKS at /oauth/jwks.
+
+The newest key not retired signs. ``rotate_id_token_key`` makes a new one and retires the
+others, which stay in the JWKS for ``OIDC_RETIRED_KEY_SECONDS`` so that ID tokens they signed
+still verify. The first key is made on first use. Private keys are stored encrypted with the
+Vault; a decrypted key is kept per worker by kid (a kid never names another key), while which
+key is current is read from the database on each use, so a rotation takes effect at once.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import current_app
+from joserfc.jwk import RSAKey
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.extensions import db
+from app.ids import new_handle
+from identity.oidc.models import IdTokenKey
+
+ALG = "RS256"
+_decrypted: dict[str, RSAKey] = {}
+_lock = threading.Lock()
+
+
+def _context(kid: str) -> bytes:
+    return f"oidc-signing-key:{kid}".encode()
+
+
+def create_id_token_key() -> IdTokenKey:
+    """A new RSA-2048 signing key, added and flushed."""
+    for _ in range(5):
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        kid = new_handle(12)
+        pem = private.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        public = RSAKey.import_key(private.public_key()).as_dict(private=False)
+        public.update({"kid": kid, "alg": ALG, "use": "sig"})
+        key = IdTokenKey(kid=kid, alg=ALG,
+                         private_key_enc=current_app.extensions["vault"].encrypt(pem, _context(kid)),
+                         public_jwk=json.dumps(public), created_at=clock.now())
+        try:
+            with db.session.begin_nested():
+                db.session.add(key)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        return key
+    raise RuntimeError("could not find a free key id")
+
+
+def rotate_id_token_key() -> IdTokenKey:
+    """Make a new signing key and retire the current ones (they stay published)."""
+    now = clock.now()
+    current = db.session.scalars(select(IdTokenKey).where(IdTokenKey.retired_at.is_(None))).all()
+    key = create_id_token_key()
+    for old in current:
+        old.retired_at = now
+    db.session.flush()
+    return key
+
+
+def signing_key() -> tuple[str, RSAKey]:
+    """The kid and private key that sign ID tokens now (made on first use)."""
+    row = db.session.execute(
+        select(IdTokenKey.kid, IdTokenKey.private_key_enc).where(IdTokenKey.retired_at.is_(None))
+        .order_by(IdTokenKey.created_at.desc()).limit(1)).first()
+    if row is None:
+        key = create_id_token_key()
+        row = (key.kid, key.private_key_enc)
+    kid, blob = row
+    cached = _decrypted.get(kid)
+    if cached is None:
+        pem = current_app.extensions["vault"].decrypt(blob, _context(kid))
+        cached = RSAKey.import_key(pem, {"kid": kid, "alg": ALG, "use": "sig"})
+        with _lock:
+            _decrypted[kid] = cached
+    return kid, cached
+
+
+def jwks() -> dict:
+    """The published public keys: the current ones and those retired recently."""
+    cutoff = clock.now() - timedelta(seconds=current_app.config["OIDC_RETIRED_KEY_SECONDS"])
+    rows = db.session.scalars(
+        select(IdTokenKey.public_jwk)
+        .where(or_(IdTokenKey.retired_at.is_(None), IdTokenKey.retired_at >= cutoff))
+        .order_by(IdTokenKey.created_at.desc())).all()
+    if not rows:
+        rows = [create_id_token_key().public_jwk]
+    return {"keys": [json.loads(r) for r in rows]}

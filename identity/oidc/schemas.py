@@ -1,0 +1,26 @@
+"""Bodies of the phone app's partner routes."""
+from marshmallow import Schema, fields
+
+
+class PartnerRefSchema(Schema):
+    client_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class LoginRequestSchema(Schema):
+    user_code = fields.String(required=True, metadata={"description": "compare with the one the partner shows"})
+    partner = fields.Nested(PartnerRefSchema, required=True)
+    scopes = fields.List(fields.String(), required=True)
+    may_read = fields.List(fields.String(), required=True,
+                           metadata={"description": "what approving lets the partner read, in plain words"})
+    kind = fields.String(required=True, metadata={"description": "`browser` (our sign-in page) or `device`"})
+    expires_at = fields.String(required=True)
+
+
+class PartnerSchema(Schema):
+    client_id = fields.String(required=True)
+    name = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    may_read = fields.List(fields.String(), required=True)
+    granted_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
