@@ -27,7 +27,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from authlib.consts import default_json_headers
-from flask import current_app, g, request
+from flask import current_app, request
 
 from app import clock
 from identity.oidc import device, keys, service
@@ -65,9 +65,11 @@ class _IdTokenSigning:
     """RS256 always (never ``none``), with the current key's kid; the pairwise subject."""
 
     def _key(self):
-        if "oidc_signing_key" not in g:
-            g.oidc_signing_key = keys.signing_key()
-        return g.oidc_signing_key
+        # Once per request (header and signature must name the same key); not on ``g``,
+        # which outlives a request where an application context was pushed around it.
+        if "onecode.oidc_key" not in request.environ:
+            request.environ["onecode.oidc_key"] = keys.signing_key()
+        return request.environ["onecode.oidc_key"]
 
     def get_client_algorithm(self, client):
         return keys.ALG
