@@ -28,7 +28,7 @@ API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
-                 "identity.face_models", "identity.oidc.models")
+                 "identity.face_models", "identity.oidc.models", "identity.enterprise_models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
