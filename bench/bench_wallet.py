@@ -12,6 +12,9 @@ Two figures:
   resident (POST /me/consents/{id}/approve) and fetch the materials as the service point
   (GET /scans/{id}/requests/{id}); one pair is one operation.
 
+Besides the rates it prints the CPU time that the server processes and the database spent
+per operation, which other load on a shared machine changes much less than the rates.
+
 Works in a database of its own (``<db>_wallet_bench``) and Redis database 14, both emptied
 first; saves the figures to bench/results/wallet.json.
 """
@@ -53,6 +56,32 @@ function request()
                                   ["Content-Type"] = "application/json"}, bodies[n])
 end
 """
+
+
+def _cpu_seconds(port: int) -> dict:
+    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
+    backends of the benchmark's database: a cost per request that other load on the machine
+    does not change much, unlike requests per second."""
+    totals = {"server": 0.0, "database": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "gunicorn" in cmdline:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                kind = "server" if f"PORT={port}".encode() in environ else None
+            else:
+                kind = "database" if "wallet_bench" in cmdline and "postgres" in cmdline else None
+            if kind:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return totals
+
+
+def _cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
+    return {kind: round((after[kind] - before[kind]) * 1000 / max(operations, 1), 2) for kind in before}
 
 
 def _id_number(i: int) -> str:
@@ -167,9 +196,12 @@ def main() -> None:
                 return json.loads(resp.read())["access_token"]
 
         issuer_token = token_for("/api/v1/issuers/token", issuer)
+        cpu_before = _cpu_seconds(args.port)
         results["issue"] = wrk(f"{base}/api/v1/issuer/credentials", seconds=args.seconds,
                                connections=args.connections, script=ISSUE_LUA,
                                script_args=[bodies_file, issuer_token])
+        results["issue"]["cpu_ms"] = _cpu_ms_per(cpu_before, _cpu_seconds(args.port),
+                                                 results["issue"]["requests"])
         os.unlink(bodies_file)
 
         print("preparing material requests ...", file=sys.stderr)
@@ -186,20 +218,25 @@ def main() -> None:
             if (approved, fetched) != (204, 200):
                 failures.append((approved, fetched))
 
+        cpu_before = _cpu_seconds(args.port)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.connections) as pool:
             list(pool.map(approve_and_fetch, prepared))
         elapsed = time.perf_counter() - started
         results["approve_fetch"] = {"operations": len(prepared), "seconds": round(elapsed, 2),
-                                    "ops": len(prepared) / elapsed, "failures": len(failures)}
+                                    "ops": len(prepared) / elapsed, "failures": len(failures),
+                                    "cpu_ms": _cpu_ms_per(cpu_before, _cpu_seconds(args.port),
+                                                          len(prepared))}
 
     issue, pair = results["issue"], results["approve_fetch"]
     print(f"\ngunicorn {env.get('WEB_CONCURRENCY', os.cpu_count() * 2)} workers, "
           f"{args.connections} connections")
     print(f"credentials issued:  {issue['rps']:8.0f} /s   p50 {issue['p50_ms']:.1f} ms   "
-          f"p99 {issue['p99_ms']:.1f} ms   non-2xx {issue['non_2xx']}")
+          f"p99 {issue['p99_ms']:.1f} ms   non-2xx {issue['non_2xx']}   CPU ms each: "
+          f"server {issue['cpu_ms']['server']}, database {issue['cpu_ms']['database']}")
     print(f"approve + fetch:     {pair['ops']:8.0f} /s   ({pair['operations']} in {pair['seconds']} s, "
-          f"failures {pair['failures']})")
+          f"failures {pair['failures']})   CPU ms each: server {pair['cpu_ms']['server']}, "
+          f"database {pair['cpu_ms']['database']}")
     print(f"\nsaved to {save('wallet', results).relative_to(ROOT)}")
 
 
