@@ -3,13 +3,16 @@
 The newest key not retired signs. ``rotate_id_token_key`` makes a new one and retires the
 others, which stay in the JWKS for ``OIDC_RETIRED_KEY_SECONDS`` so that ID tokens they signed
 still verify. The first key is made on first use. Private keys are stored encrypted with the
-Vault; a decrypted key is kept per worker by kid (a kid never names another key), while which
-key is current is read from the database on each use, so a rotation takes effect at once.
+Vault. Each worker keeps the current key, decrypted, for at most ``CACHE_SECONDS`` (as the
+code-signing keys do), so signing an ID token costs no query; a rotation therefore reaches
+every worker within that second, and the JWKS (read from the database each time) already
+lists the new key before any worker signs with it.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 from cryptography.hazmat.primitives import serialization
@@ -25,8 +28,10 @@ from app.ids import new_handle
 from identity.oidc.models import IdTokenKey
 
 ALG = "RS256"
-_decrypted: dict[str, RSAKey] = {}
+CACHE_SECONDS = 1.0
 _lock = threading.Lock()
+# (loaded at, by time.monotonic(); kid; private key), or None.
+_current: tuple[float, str, RSAKey] | None = None
 
 
 def _context(kid: str) -> bytes:
@@ -64,25 +69,40 @@ def rotate_id_token_key() -> IdTokenKey:
     for old in current:
         old.retired_at = now
     db.session.flush()
+    forget_cached_key()
     return key
 
 
 def signing_key() -> tuple[str, RSAKey]:
     """The kid and private key that sign ID tokens now (made on first use)."""
+    global _current
+    snapshot = _current
+    if snapshot is not None and time.monotonic() - snapshot[0] < CACHE_SECONDS:
+        return snapshot[1], snapshot[2]
     row = db.session.execute(
         select(IdTokenKey.kid, IdTokenKey.private_key_enc).where(IdTokenKey.retired_at.is_(None))
         .order_by(IdTokenKey.created_at.desc()).limit(1)).first()
-    if row is None:
+    made_now = row is None
+    if made_now:
         key = create_id_token_key()
         row = (key.kid, key.private_key_enc)
     kid, blob = row
-    cached = _decrypted.get(kid)
-    if cached is None:
+    if snapshot is not None and snapshot[1] == kid:
+        private = snapshot[2]
+    else:
         pem = current_app.extensions["vault"].decrypt(blob, _context(kid))
-        cached = RSAKey.import_key(pem, {"kid": kid, "alg": ALG, "use": "sig"})
+        private = RSAKey.import_key(pem, {"kid": kid, "alg": ALG, "use": "sig"})
+    if not made_now:  # a key not yet committed is not worth remembering
         with _lock:
-            _decrypted[kid] = cached
-    return kid, cached
+            _current = (time.monotonic(), kid, private)
+    return kid, private
+
+
+def forget_cached_key() -> None:
+    """Drop this worker's copy of the current key (after a rotation, or in tests)."""
+    global _current
+    with _lock:
+        _current = None
 
 
 def jwks() -> dict:
