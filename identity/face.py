@@ -104,16 +104,20 @@ def face_pool() -> face_images.FacePool:
     return pool
 
 
+def analysis_limits() -> dict:
+    cfg = current_app.config
+    return {"max_side": cfg["FACE_MAX_SIDE"], "max_pixels": cfg["FACE_MAX_PIXELS"],
+            "upsample": cfg["FACE_DETECT_UPSAMPLE"]}
+
+
 def encode_face(data: bytes) -> np.ndarray:
     """The one face's 128-d encoding in an uploaded image.
 
     Raises ``BadImage``, ``NoFace``, ``SeveralFaces``, or ``ServiceUnavailable`` (with
     Retry-After) when every face worker of this process is busy.
     """
-    cfg = current_app.config
     try:
-        result = face_pool().analyse(data, max_side=cfg["FACE_MAX_SIDE"],
-                                     max_pixels=cfg["FACE_MAX_PIXELS"])
+        result = face_pool().analyse(data, **analysis_limits())
     except face_images.Busy:
         raise ServiceUnavailable("Face checks are busy; try again shortly.",
                                  headers={"Retry-After": 1}) from None

@@ -46,8 +46,7 @@ _ANALYSES: dict[tuple, face_images.Analysis] = {}
 def analysed(base_app, photos) -> dict[str, face_images.Analysis]:
     """name → the real pool's analysis of each shared photo (computed once per session)."""
     with base_app.app_context():
-        cfg = base_app.config
-        limits = {"max_side": cfg["FACE_MAX_SIDE"], "max_pixels": cfg["FACE_MAX_PIXELS"]}
+        limits = face.analysis_limits()
         pool = face.face_pool()
         found = {}
         for name, data in photos.items():
