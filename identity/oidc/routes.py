@@ -244,6 +244,9 @@ def authorize():
     if action is not None and not _csrf_ok():
         return _error_page("This form has expired", "Go back to the app and start again.")
     prompts = (request.values.get("prompt") or "").split()
+    client = service.get_client(request.values.get("client_id"))
+    if client is None:
+        action = None  # nothing is checked for a request that is not valid
     signed, message, status = session.get(_SESSION), None, 200
     if action == "login":
         signed, message, status = _password_sign_in()
@@ -256,7 +259,6 @@ def authorize():
     if signed is not None and action not in ("login", "scan") and not _fresh_enough(signed):
         signed = None  # max_age: the last sign-in is too old
 
-    client = service.get_client(request.values.get("client_id"))
     subject = None
     if signed is not None and client is not None:
         subject = signed_in_subject(client, signed["p"], signed["t"], signed["acr"], signed["amr"])

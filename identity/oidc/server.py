@@ -23,7 +23,7 @@ def init_oidc(app: Flask) -> None:
     )
     # The sign-in pages' session: a signed cookie that scripts cannot read and that other
     # sites' forms do not carry.
-    app.config.setdefault("SESSION_COOKIE_NAME", "onecode_signin")
+    app.config["SESSION_COOKIE_NAME"] = "onecode_signin"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if (cfg.get("PUBLIC_URL") or "").startswith("https://"):

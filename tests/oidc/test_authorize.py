@@ -8,7 +8,7 @@ from joserfc.jwk import KeySet
 from identity.oidc.models import AuthorizationCode, digest
 from identity.oidc.subjects import resolve_subject
 from tests.conftest import START
-from tests.helpers import resident
+from tests.helpers import login, resident
 from tests.oidc.support import (
     ISSUER,
     REDIRECT_URI,
@@ -268,7 +268,7 @@ def test_the_sign_in_cookie_is_http_only_and_same_site(app, client):
     _, challenge = pkce()
     page = browser.open(authorize_url(partner, challenge=challenge))
     cookie = page.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert cookie.startswith("onecode_signin=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
@@ -297,3 +297,36 @@ def test_introspection_shows_a_partner_only_its_own_tokens(app, client):
     assert theirs.json == {"active": False}
     nobody = client.post("/oauth/introspect", data={"token": token["access_token"]})
     assert nobody.status_code == 401 and nobody.json["error"] == "invalid_client"
+
+
+def test_the_sign_in_page_asks_for_the_one_time_code_when_two_step_is_on(app, client, clock):
+    import pyotp
+
+    person, partner, browser = signed_in(app, client)
+    secret = client.post("/api/v1/auth/totp", headers=person["headers"]).json["secret"]
+    assert client.post("/api/v1/auth/totp/confirm", json={"otp": pyotp.TOTP(secret).now()},
+                       headers=person["headers"]).status_code == 204
+    clock.shift(30)  # each one-time code works once
+    verifier, challenge = pkce()
+    page = browser.open(authorize_url(partner, challenge=challenge))
+    asked = browser.sign_in(page, person["phone"], person["password"])
+    assert asked.status_code == 401 and "one-time code" in asked.get_data(as_text=True)
+    page = browser.sign_in(asked, person["phone"], person["password"],
+                           otp=pyotp.TOTP(secret).now())
+    params = redirect_params(browser.consent(page))
+    claims = id_claims(client, exchange(client, partner, params["code"], verifier).json["id_token"])
+    assert claims["amr"] == ["pwd", "otp"]
+
+
+def test_a_request_that_is_not_valid_checks_no_password(app, client):
+    person, partner, browser = signed_in(app, client)
+    _, challenge = pkce()
+    page = browser.open(authorize_url(partner, challenge=challenge))
+    form = form_with(page.get_data(as_text=True), "login")
+    action = form["action"].replace(partner["client_id"], "unknown-client")
+    for _ in range(8):
+        answer = client.post(action, data={**form["fields"], "username": person["phone"],
+                                           "password": "wrong"})
+        assert answer.status_code == 400 and "Location" not in answer.headers
+    # Eight wrong passwords would have locked the account for a while; none was counted.
+    assert "access_token" in login(client, person["phone"], person["password"])
