@@ -8,7 +8,9 @@ checked, an access and a refresh token stored, an RS256 ID token signed. The cod
 prepared in-process beforehand as the authorization endpoint stores them (one resident, one
 partner, one PKCE verifier for all); wrk then spends each once (one slice of the codes per
 wrk thread). Any answer but 200 counts in non-2xx. For scale, the same run measures the
-discovery document (no database, no signature).
+discovery document (no database, no signature). Besides the rates it prints the CPU time the
+server processes and the database spent per exchange, which other load on the machine
+changes much less than the rate.
 
 Works in a database of its own (``<db>_oidc_bench``) and Redis database 13, both emptied
 first; saves the figures to bench/results/oidc.json.
@@ -60,6 +62,28 @@ function request()
       ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
 """
+
+
+def _cpu_seconds(port: int) -> dict:
+    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
+    backends of the benchmark's database: a cost per exchange that other load on the machine
+    changes much less than the rate."""
+    totals = {"server": 0.0, "database": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "gunicorn" in cmdline:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                kind = "server" if f"PORT={port}".encode() in environ else None
+            else:
+                kind = "database" if "oidc_bench" in cmdline and "postgres" in cmdline else None
+            if kind:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return totals
 
 
 def _prepare_codes(app, count: int, challenge: str) -> tuple[dict, list[str]]:
@@ -136,12 +160,17 @@ def main() -> None:
         results["discovery"] = wrk(f"{base}/.well-known/openid-configuration", seconds=5,
                                    connections=args.connections, threads=args.threads)
         started = time.perf_counter()
+        cpu_before = _cpu_seconds(args.port)
         results["exchange"] = wrk(f"{base}/oauth/token", seconds=args.seconds,
                                   connections=args.connections, threads=args.threads,
                                   script=EXCHANGE_LUA,
                                   script_args=[codes_file, str(args.threads), basic, verifier,
                                                quote(REDIRECT_URI, safe="")])
         results["exchange"]["wall_seconds"] = round(time.perf_counter() - started, 2)
+        cpu_after = _cpu_seconds(args.port)
+        done = results["exchange"]["requests"]
+        results["exchange"]["cpu_ms"] = {kind: round((cpu_after[kind] - cpu_before[kind]) * 1000
+                                                     / max(done, 1), 2) for kind in cpu_before}
     os.unlink(codes_file)
     with app.app_context():
         from sqlalchemy import func, select
@@ -158,6 +187,8 @@ def main() -> None:
     print(f"code exchanges:   {ex['rps']:8.0f} /s   p50 {ex['p50_ms']:.1f} ms   "
           f"p99 {ex['p99_ms']:.1f} ms   non-2xx {ex['non_2xx']}   "
           f"(tokens stored {ex['tokens_stored']} of {ex['requests']} requests)")
+    print(f"                  CPU ms each: server {ex['cpu_ms']['server']}, "
+          f"database {ex['cpu_ms']['database']}")
     print(f"discovery:        {disc['rps']:8.0f} /s   p50 {disc['p50_ms']:.1f} ms   "
           f"p99 {disc['p99_ms']:.1f} ms")
     print(f"\nsaved to {save('oidc', results).relative_to(ROOT)}")
