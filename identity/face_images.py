@@ -33,6 +33,8 @@ SEVERAL_FACES = "several-faces"
 
 _JPEG = b"\xff\xd8\xff"
 _PNG = b"\x89PNG\r\n\x1a\n"
+# How long a new child may take to start and load the models, beyond the usual timeout.
+START_SECONDS = 60
 # No side longer than this is a photo of a face; refused before decoding.
 MAX_DIMENSION = 16_384
 
@@ -139,6 +141,7 @@ class FacePool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._pid = os.getpid()
+        self._warm = False
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -148,6 +151,7 @@ class FacePool:
                     max_workers=self.size, mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child, initargs=(self.nice,))
                 self._pid = os.getpid()
+                self._warm = False
             return self._executor
 
     def analyse(self, data: bytes, **limits) -> Analysis:
@@ -160,9 +164,14 @@ class FacePool:
             self._turns.release()
 
     def _run(self, data: bytes, **limits) -> Analysis:
-        future = self._pool().submit(analyse, data, **limits)
+        pool = self._pool()
+        # A new child first loads the models: seconds on a busy machine, once.
+        timeout = self.timeout + (0 if self._warm else START_SECONDS)
+        future = pool.submit(analyse, data, **limits)
         try:
-            return future.result(timeout=self.timeout)
+            result = future.result(timeout=timeout)
+            self._warm = True
+            return result
         except FutureTimeout:
             log.error("face analysis timed out")
             self._discard()
@@ -176,7 +185,8 @@ class FacePool:
         """Start the children now (they load the models), rather than on the first request."""
         pool = self._pool()
         for future in [pool.submit(_noop) for _ in range(self.size)]:
-            future.result(timeout=60)
+            future.result(timeout=START_SECONDS)
+        self._warm = True
 
     def _discard(self) -> None:
         with self._lock:

@@ -51,6 +51,21 @@ class FaceLoginFormSchema(Schema):
     challenge = Text(required=True, metadata={"description": "from /auth/face/challenge"})
 
 
+class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
+    """What PUT /me/face takes, as one multipart body (for the API document)."""
+
+
+class FaceLoginUploadSchema(FaceLoginFormSchema, ImageSchema):
+    """What POST /auth/face/login takes, as one multipart body (for the API document)."""
+
+
+def _multipart(schema) -> dict:
+    # The form fields and the file are parsed separately; the document shows them as the one
+    # multipart body they arrive in.
+    return {"requestBody": {"required": True,
+                            "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 class ChallengeRequestSchema(Schema):
     username = Text(required=True, metadata={"description": "ID number or phone number"})
 
@@ -93,7 +108,7 @@ def _current_person():
 @face_blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM,
                        description="`payload-too-large`: over 10 MB")
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
-@face_blp.doc(security=BEARER)
+@face_blp.doc(security=BEARER, **_multipart(EnrolUploadSchema))
 @require(RESIDENT)
 def enrol(form, files):
     """Enrol (or replace) my face
@@ -148,6 +163,7 @@ def challenge(data):
                        headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
                                                 "schema": {"type": "integer", "minimum": 1}}})
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.doc(**_multipart(FaceLoginUploadSchema))
 def face_login(form, files):
     """Sign in with a face and a fresh challenge
 

@@ -48,6 +48,7 @@ def analysed(base_app, photos) -> dict[str, face_images.Analysis]:
     with base_app.app_context():
         limits = face.analysis_limits()
         pool = face.face_pool()
+        pool.warm_up()
         found = {}
         for name, data in photos.items():
             found[name] = _ANALYSES.setdefault(_key(data, limits), pool._run(data, **limits))

@@ -1,0 +1,17 @@
+"""The API document shows the face routes' multipart bodies and their problems."""
+
+
+def test_the_multipart_bodies_are_documented_whole(client):
+    spec = client.get("/api/openapi.json").json
+    schemas = spec["components"]["schemas"]
+
+    def body(path, method):
+        ref = spec["paths"][path][method]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        return schemas[ref["$ref"].rsplit("/", 1)[-1]]
+
+    assert set(body("/api/v1/me/face", "put")["properties"]) == {"image", "consent"}
+    assert set(body("/api/v1/auth/face/login", "post")["required"]) == {"username", "challenge", "image"}
+    assert set(body("/api/v1/scans/{scan_id}/face", "post")["required"]) == {"image"}
+    login = spec["paths"]["/api/v1/auth/face/login"]["post"]["responses"]
+    assert {"200", "401", "422", "429", "503"} <= set(login)
+    assert "409" in spec["paths"]["/api/v1/scans/{scan_id}/face"]["post"]["responses"]
