@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -35,16 +36,30 @@ def _worker_number(config) -> int:
     return int(worker[2:]) if worker.startswith("gw") else 0
 
 
-def _postgres_test_url(base_url: str, worker: int) -> str:
-    """A fresh database of its own for this worker, made through the given server."""
+def _admin(url):
     import psycopg
 
+    admin = url.set(drivername="postgresql")
+    return psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True)
+
+
+def _postgres_test_url(base_url: str, worker: int, request) -> str:
+    """A fresh database of its own for this worker of this run, dropped when the run ends.
+
+    The run's id is in the name, so two runs against one server do not drop each other's.
+    """
     url = make_url(base_url.replace("postgres://", "postgresql://", 1))
-    name = f"{url.database}_test_{worker}"
-    admin = url.set(drivername="postgresql", database=url.database)
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+    name = f"{url.database}_test_{run}_{worker}"
+    with _admin(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with _admin(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    request.addfinalizer(drop)
     return url.set(database=name).render_as_string(hide_password=False)
 
 
@@ -67,7 +82,7 @@ def base_app(request, tmp_path_factory):
     }
     database_url = os.environ.get("DATABASE_URL")
     if database_url:
-        overrides["DATABASE_URL"] = _postgres_test_url(database_url, worker)
+        overrides["DATABASE_URL"] = _postgres_test_url(database_url, worker, request)
     else:
         overrides["DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     redis_url = os.environ.get("REDIS_URL")
