@@ -89,6 +89,22 @@ def test_an_upload_over_ten_megabytes_is_payload_too_large(client):
     assert response.status_code == 413 and problem_type(response) == "payload-too-large"
 
 
+def test_a_chunked_upload_over_ten_megabytes_is_payload_too_large_too(client):
+    holder = resident(client)
+    boundary = "face-boundary"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="consent"\r\n\r\ntrue\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n").encode()
+    body = head + b"\xff\xd8\xff" + b"\x00" * (11 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
+    # No Content-Length: the limit applies while the body is read.
+    response = client.open("/api/v1/me/face", method="PUT", headers=holder["headers"],
+                           environ_overrides={
+                               "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True,
+                               "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+                               "HTTP_TRANSFER_ENCODING": "chunked"})
+    assert response.status_code == 413 and problem_type(response) == "payload-too-large"
+
+
 def test_an_enrolment_needs_a_resident_token(client, photos):
     response = client.put("/api/v1/me/face", data={"consent": "true", "image": upload(b"x")},
                           content_type="multipart/form-data")
