@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
@@ -32,21 +33,16 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class OAuthClient(db.Model, ClientMixin):
-    """A partner app (a confidential client: it authenticates with its secret)."""
+class ClientRules(ClientMixin):
+    """Authlib's questions about a partner app, answered from its registration: the model
+    below and the per-worker snapshot of ``identity.oidc.service.get_client`` share them."""
 
-    __tablename__ = "oauth_clients"
-
-    client_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), nullable=False)
-    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    # JSON list of exact redirect URIs.
-    redirect_uris: Mapped[str] = mapped_column(Text, nullable=False)
-    # Space-separated scopes the partner may ask for.
-    scope: Mapped[str] = mapped_column(Text, nullable=False)
-    # The pairwise subject's salt: one partner, one sector.
-    sector: Mapped[str] = mapped_column(String(32), nullable=False)
-    created_at: Mapped[datetime] = created_column()
+    client_id: str
+    name: str
+    secret_hash: str
+    redirect_uris: str
+    scope: str
+    sector: str
 
     @property
     def redirect_uri_list(self) -> list[str]:
@@ -56,7 +52,6 @@ class OAuthClient(db.Model, ClientMixin):
     def scope_list(self) -> list[str]:
         return scope_to_list(self.scope) or []
 
-    # Authlib's ClientMixin.
     @property
     def client_metadata(self) -> dict:
         return {}
@@ -88,6 +83,39 @@ class OAuthClient(db.Model, ClientMixin):
 
     def check_grant_type(self, grant_type):
         return grant_type in GRANT_TYPES
+
+
+@dataclass(frozen=True)
+class ClientSnapshot(ClientRules):
+    """A partner app's registration as plain values, safe to keep beyond a session."""
+
+    client_id: str
+    name: str
+    secret_hash: str
+    redirect_uris: str
+    scope: str
+    sector: str
+
+
+class OAuthClient(db.Model, ClientRules):
+    """A partner app (a confidential client: it authenticates with its secret)."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # JSON list of exact redirect URIs.
+    redirect_uris: Mapped[str] = mapped_column(Text, nullable=False)
+    # Space-separated scopes the partner may ask for.
+    scope: Mapped[str] = mapped_column(Text, nullable=False)
+    # The pairwise subject's salt: one partner, one sector.
+    sector: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_at: Mapped[datetime] = created_column()
+
+    def snapshot(self) -> ClientSnapshot:
+        return ClientSnapshot(self.client_id, self.name, self.secret_hash, self.redirect_uris,
+                              self.scope, self.sector)
 
 
 class AuthorizationCode(db.Model):
@@ -177,7 +205,9 @@ class OAuthToken(db.Model, TokenMixin):
         return self.access_revoked_at is not None
 
     def get_client(self):
-        return db.session.get(OAuthClient, self.client_id)
+        from identity.oidc.service import get_client
+
+        return get_client(self.client_id)
 
     def get_user(self):
         from identity.oidc.subjects import signed_in_subject

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from app import clock
 from app.errors import NotFound, ValidationProblem
@@ -19,6 +20,8 @@ from app.ids import new_id
 from identity.oidc.models import (
     SUPPORTED_SCOPES,
     AuthorizationCode,
+    ClientRules,
+    ClientSnapshot,
     OAuthClient,
     OAuthToken,
     PartnerConsent,
@@ -82,8 +85,29 @@ def create_partner(name: str, redirect_uris: list[str], scopes: list[str]) -> tu
     return client, secret
 
 
-def get_client(client_id: str | None) -> OAuthClient | None:
-    return db.session.get(OAuthClient, client_id) if client_id else None
+# Each worker keeps a partner's registration for at most a second: the token endpoint asks
+# for it on every exchange, and registrations change rarely (a change reaches every worker
+# within that second). Values, not ORM objects, so they outlive the session that read them.
+CLIENT_CACHE_SECONDS = 1.0
+_clients: dict[str, tuple[float, ClientSnapshot]] = {}
+
+
+def get_client(client_id: str | None) -> ClientSnapshot | None:
+    """The partner app with this client id, or None."""
+    if not client_id:
+        return None
+    cached = _clients.get(client_id)
+    if cached is not None and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
+        return cached[1]
+    row = db.session.get(OAuthClient, client_id)
+    if row is None:
+        _clients.pop(client_id, None)
+        return None
+    snapshot = row.snapshot()
+    if len(_clients) > 10000:
+        _clients.clear()
+    _clients[client_id] = (time.monotonic(), snapshot)
+    return snapshot
 
 
 # Consent --------------------------------------------------------------------------------
@@ -155,7 +179,7 @@ def withdraw_consent(person_id: str, client_id: str) -> None:
 # Codes and tokens -------------------------------------------------------------------------
 
 
-def save_code(code: str, client: OAuthClient, subject: SignedInSubject, redirect_uri: str,
+def save_code(code: str, client: ClientRules, subject: SignedInSubject, redirect_uri: str,
               scope: str, nonce: str | None, challenge: str, method: str) -> None:
     now = clock.now()
     db.session.add(AuthorizationCode(
@@ -194,12 +218,13 @@ def spend_code(code: str, client_id: str) -> AuthorizationCode | None:
     return None
 
 
-def save_token(token: dict, client: OAuthClient, subject: SignedInSubject,
+def save_token(token: dict, client: ClientRules, subject: SignedInSubject,
                code_hash: str | None = None, family: str | None = None) -> None:
     """Store an issued token pair (as digests) for the subject."""
     now = int(clock.timestamp())
     refresh = token.get("refresh_token")
-    db.session.add(OAuthToken(
+    # A plain INSERT: nothing reads the row back in this request.
+    db.session.execute(insert(OAuthToken).values(
         client_id=client.client_id, person_id=subject.person.id, family=family or new_id(),
         code_hash=code_hash, access_token_hash=digest(token["access_token"]),
         refresh_token_hash=digest(refresh) if refresh else None,
@@ -207,7 +232,6 @@ def save_token(token: dict, client: OAuthClient, subject: SignedInSubject,
         refresh_expires_at=(now + current_app.config["OIDC_REFRESH_TOKEN_SECONDS"]
                             if refresh else None),
         auth_time=subject.auth_time, acr=subject.acr, amr=" ".join(subject.amr)))
-    db.session.flush()
 
 
 def find_token(token: str, hint: str | None = None) -> OAuthToken | None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import insert_for
 from identity.models import ACTIVE, Person
-from identity.oidc.models import OAuthClient, PairwiseSubject
+from identity.oidc.models import ClientRules, PairwiseSubject
 from identity.service import get_person, phone_of
 
 # Plain words for what each scope lets a partner read, as the pages list them.
@@ -32,7 +32,7 @@ class SignedInSubject:
     """A person as one partner sees them, with how and when they signed in."""
 
     person: Person
-    client: OAuthClient
+    client: ClientRules
     sub: str
     auth_time: int
     acr: str
@@ -43,12 +43,12 @@ class SignedInSubject:
         return self.sub
 
 
-def pairwise_sub(client: OAuthClient, person_id: str) -> str:
+def pairwise_sub(client: ClientRules, person_id: str) -> str:
     """The ``sub`` that this partner sees for this person (64 hex characters)."""
     return current_app.extensions["vault"].index("pairwise", f"{client.sector}:{person_id}")
 
 
-def remember_subject(client: OAuthClient, person_id: str) -> str:
+def remember_subject(client: ClientRules, person_id: str) -> str:
     """Record the partner's ``sub`` for the person (once) and return it."""
     sub = pairwise_sub(client, person_id)
     db.session.execute(insert_for(PairwiseSubject).values(
@@ -63,7 +63,7 @@ def resolve_subject(client_id: str, sub: str) -> Person | None:
     return get_person(person_id) if person_id else None
 
 
-def signed_in_subject(client: OAuthClient | None, person_id: str, auth_time: int, acr: str,
+def signed_in_subject(client: ClientRules | None, person_id: str, auth_time: int, acr: str,
                       amr: list[str]) -> SignedInSubject | None:
     """The subject for a stored grant, or None when the person is gone or suspended."""
     person = get_person(person_id)
