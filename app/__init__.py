@@ -28,7 +28,8 @@ API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
-                 "identity.face_models", "identity.oidc.models", "identity.enterprise_models")
+                 "identity.face_models", "identity.oidc.models", "identity.enterprise_models",
+                 "catalog.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -157,14 +158,20 @@ def _register_domains(app: Flask, api: Api) -> None:
         importlib.import_module(module)
     from app import cli
     from codes.routes import blp as codes_blp, wellknown_blp
+    from identity.enterprise_routes import blp as enterprises_blp
     from identity.face_routes import face_blp
     from identity.oidc.app_routes import blp as partners_blp
     from identity.oidc.routes import bp as oidc_bp
+    from identity.proxy_routes import blp as proxies_blp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
+    from catalog.jobs import connect_signals
+    from catalog.routes import blp as catalog_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp):
+    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
+                      catalog_blp, mobile_blp, enterprises_blp, proxies_blp):
         api.register_blueprint(blueprint)
+    connect_signals()
     # The OpenID Connect provider answers as its RFCs say, outside the OpenAPI document.
     app.register_blueprint(oidc_bp)
     cli.register(app)

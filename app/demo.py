@@ -75,7 +75,10 @@ def seed():
     from codes.keys import ensure_signing_key
 
     try:
-        out = {"residents": seed_residents(), "service_points": seed_service_points()}
+        from catalog.demo import seed_catalogue
+
+        out = {"residents": seed_residents(), "service_points": seed_service_points(),
+               "catalogue": seed_catalogue()}
         ensure_signing_key()
         db.session.commit()
     except Exception:

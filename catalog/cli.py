@@ -1,8 +1,9 @@
 """`flask --app wsgi catalog load FILE`: the catalogue from a YAML or JSON file.
 
 The file is a mapping of sections; each section has its loader, which validates every entry
-first and changes nothing if one is bad, and which is idempotent. Service items and bundles
-join ``LOADERS`` when the catalogue has them.
+first and changes nothing if one is bad, and which is idempotent. Sections load in the order
+of ``LOADERS`` whatever their order in the file, so items may use types and bundles items
+defined in the same file.
 """
 import json
 from pathlib import Path
@@ -23,7 +24,32 @@ def _credential_types(entries):
     return load_credential_types(entries)
 
 
-LOADERS = {"credential_types": _credential_types}
+def _service_items(entries):
+    from catalog.items import load_service_items
+
+    return load_service_items(entries)
+
+
+def _bundles(entries):
+    from catalog.items import load_bundles
+
+    return load_bundles(entries)
+
+
+LOADERS = {"credential_types": _credential_types, "service_items": _service_items,
+           "bundles": _bundles}
+
+
+def load_catalogue(data: dict) -> dict:
+    """Load every section of a catalogue mapping (in ``LOADERS`` order); returns what changed
+    by section. Raises ``ValidationProblem`` (the caller rolls back)."""
+    result = {}
+    for section in LOADERS:
+        if section in data:
+            report = LOADERS[section](data[section])
+            result[section] = {"created": report.created, "updated": report.updated,
+                               "unchanged": report.unchanged}
+    return result
 
 
 def read_catalogue(path: Path) -> dict:
@@ -47,15 +73,42 @@ def read_catalogue(path: Path) -> dict:
 def load(file):
     """Create or update what FILE describes; prints what changed, by section, as JSON."""
     data = read_catalogue(file)
-    result = {}
     try:
-        for section, entries in data.items():
-            report = LOADERS[section](entries)
-            result[section] = {"created": report.created, "updated": report.updated,
-                               "unchanged": report.unchanged}
+        result = load_catalogue(data)
     except ValidationProblem as exc:
         db.session.rollback()
         lines = [f"  {where}: {'; '.join(problems)}" for where, problems in exc.extra["errors"].items()]
         raise click.ClickException("nothing loaded:\n" + "\n".join(lines)) from None
     db.session.commit()
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@catalog_cli.command("evaluate-policies")
+def evaluate_policies():
+    """Queue a fresh evaluation of every policy in force (run it daily: ages change with the
+    date, and policies come into force); prints {"queued": n}."""
+    from catalog import jobs, policies
+
+    queued = 0
+    for policy in policies.policies_in_force():
+        jobs.enqueue(jobs.evaluate_policy_job, policy.id)
+        queued += 1
+    db.session.commit()
+    click.echo(json.dumps({"queued": queued}))
+
+
+@catalog_cli.command("application-status")
+@click.argument("application_id")
+@click.argument("status", type=click.Choice(["accepted", "rejected", "completed"]))
+@click.option("--note", default=None, help="A short note for the resident's timeline.")
+def application_status(application_id, status, note):
+    """Move an application on, as the department that handles it; the resident gets a notice."""
+    from app.errors import Problem
+    from catalog import applications
+
+    try:
+        application = applications.advance(application_id, status, note)
+    except Problem as exc:
+        raise click.ClickException(exc.detail or exc.title) from None
+    db.session.commit()
+    click.echo(json.dumps({"id": application.id, "status": application.status}))

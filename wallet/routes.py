@@ -219,11 +219,16 @@ def request_materials(data, scan_id):
     """Ask the scanned holder for materials, by credential types
 
     `missing` lists the asked types the holder has no valid credential of. Asking by
-    `service_item` needs the service catalogue; until it exists every item is unknown (404).
+    `service_item` asks for that item's materials; 404 for an unknown item.
     """
+    types = data.get("types")
     if "service_item" in data:
-        raise NotFound("No service item has this code.")
-    created = consents.request_materials(g.principal_id, scan_id, data["types"])
+        from catalog.items import materials_for_item  # hook: the service catalogue
+
+        types = materials_for_item(data["service_item"])
+        if types is None:
+            raise NotFound("No service item has this code.")
+    created = consents.request_materials(g.principal_id, scan_id, types)
     db.session.commit()
     return {"request_id": created.id, "status": created.status, "types": created.types,
             "missing": created.missing, "expires_at": _time(created.expires_at)}

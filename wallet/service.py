@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from blinker import signal
 from flask import current_app
 from sqlalchemy import and_, select
 
@@ -25,6 +26,10 @@ from wallet.issuers import issuer_url
 from wallet.models import Credential, CredentialType, Issuer, IssuerKey
 
 MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
+
+# Hook for the catalogue: sent with the holder index after a credential is issued or revoked,
+# so that policies (免申即享) are evaluated again for that holder.
+credential_changed = signal("onecode.credential-changed")
 
 
 # Issuing -------------------------------------------------------------------------------
@@ -120,6 +125,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
             break
         # Another credential took this entry: sign again with the next one.
     audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)
+    credential_changed.send(index, vct=vct)  # hook: policies re-evaluated (catalog.jobs)
     return credential, sd_jwt
 
 
@@ -155,6 +161,7 @@ def revoke_credential(issuer_id: str, credential_id: str, reason: str) -> Creden
     db.session.flush()
     audit.record("revoke", credential=credential.id, issuer=issuer.id,
                  reason=hashlib.sha256(reason.encode()).hexdigest())
+    credential_changed.send(credential.holder_index, vct=credential.vct)  # hook: catalog.jobs
     return credential
 
 

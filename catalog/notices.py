@@ -1,0 +1,53 @@
+"""Notices: what the phone app shows when an application moves or a policy is found."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from app import clock
+from app.errors import NotFound
+from app.extensions import db
+from app.ids import new_id
+from catalog.models import Notice
+
+APPLICATION = "application"
+POLICY = "policy"
+MAX_TEXT = 500
+
+
+def notify(person_id: str, kind: str, text: str, ref: str | None = None) -> Notice:
+    notice = Notice(id=new_id(), person_id=person_id, kind=kind, text=text[:MAX_TEXT], ref=ref,
+                    created_at=clock.now())
+    db.session.add(notice)
+    return notice
+
+
+def notify_many(rows: list[dict]) -> None:
+    """Insert many notices in one statement; each row ``{person_id, kind, text, ref}``."""
+    if rows:
+        now = clock.now()
+        db.session.execute(Notice.__table__.insert(), [
+            {"id": new_id(), "created_at": now, "read_at": None, **row, "text": row["text"][:MAX_TEXT]}
+            for row in rows])
+
+
+def notices_of(person_id: str, *, unread_only: bool = False, limit: int = 50) -> list[Notice]:
+    """The person's notices, newest first."""
+    query = select(Notice).where(Notice.person_id == person_id)
+    if unread_only:
+        query = query.where(Notice.read_at.is_(None))
+    return list(db.session.scalars(query.order_by(Notice.created_at.desc(), Notice.id).limit(limit)))
+
+
+def unread_count(person_id: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.person_id == person_id, Notice.read_at.is_(None)))
+
+
+def mark_read(person_id: str, notice_id: str) -> None:
+    """Mark one of the person's notices read (again is fine); ``NotFound`` for anyone else's."""
+    found = db.session.scalar(select(Notice.id).where(Notice.id == notice_id,
+                                                      Notice.person_id == person_id))
+    if found is None:
+        raise NotFound()
+    db.session.execute(update(Notice).where(Notice.id == notice_id, Notice.read_at.is_(None))
+                       .values(read_at=clock.now()).execution_options(synchronize_session=False))

@@ -1,0 +1,232 @@
+"""HTTP surface of the catalogue: service items and bundles (anyone), my applications and
+the policies found for me (residents), publishing policies (policy publishers)."""
+from flask import g
+from flask_smorest import Blueprint
+
+from app import clock
+from app.auth import BEARER, ISSUER, RESIDENT, require
+from app.errors import NotFound
+from app.extensions import db
+from catalog import applications, items, jobs, policies
+from catalog.schemas import (
+    ApplicationCreateSchema,
+    ApplicationSchema,
+    BundleSchema,
+    CatalogProblemSchema,
+    ItemQuerySchema,
+    MyPolicySchema,
+    PolicyCreateSchema,
+    PolicySchema,
+    ServiceItemSchema,
+    SubmitSchema,
+)
+from identity import service as identity
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
+                description="Service items, one-thing bundles, applications, policies")
+
+PROBLEM = "application/problem+json"
+
+
+def _time(moment):
+    return clock.rfc3339(moment) if moment is not None else None
+
+
+def _me():
+    person = identity.get_person(g.principal_id)
+    if person is None:
+        raise NotFound()
+    return person
+
+
+# The catalogue -------------------------------------------------------------------------
+
+
+def item_body(item) -> dict:
+    return {"code": item.code, "name": item.name, "department": item.department,
+            "conditions": item.conditions, "steps": item.steps,
+            "time_limit_days": item.time_limit_days, "fee": item.fee, "materials": item.materials,
+            "form": item.form, "guide": item.guide}
+
+
+def bundle_body(bundle) -> dict:
+    parts = items.items_of(bundle)
+    return {"code": bundle.code, "name": bundle.name, "description": bundle.description,
+            "items": [{"code": i.code, "name": i.name, "department": i.department,
+                       "materials": i.materials} for i in parts],
+            "materials": items.union_of_materials(parts),
+            "departments": list(dict.fromkeys(i.department for i in parts))}
+
+
+@blp.get("/service-items")
+@blp.arguments(ItemQuerySchema, location="query")
+@blp.response(200, ServiceItemSchema(many=True))
+def service_items(query):
+    """The service items with their standard elements (`?department=` to narrow)"""
+    return [item_body(i) for i in items.list_items(query.get("department"))]
+
+
+@blp.get("/service-items/<code>")
+@blp.response(200, ServiceItemSchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+def service_item(code):
+    """One service item: one item, one standard, everywhere"""
+    item = items.get_item(code)
+    if item is None:
+        raise NotFound("No service item has this code.")
+    return item_body(item)
+
+
+@blp.get("/bundles")
+@blp.response(200, BundleSchema(many=True))
+def bundles():
+    """The one-thing bundles (一件事), each with its items and the union of their materials"""
+    return [bundle_body(b) for b in items.list_bundles()]
+
+
+@blp.get("/bundles/<code>")
+@blp.response(200, BundleSchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+def bundle(code):
+    """One bundle: its items and the union of their materials"""
+    found = items.get_bundle(code)
+    if found is None:
+        raise NotFound("No bundle has this code.")
+    return bundle_body(found)
+
+
+# My applications -----------------------------------------------------------------------
+
+
+def application_body(application, name: str | None = None) -> dict:
+    return {"id": application.id, "status": application.status,
+            "service_item": application.item_code, "bundle": application.bundle_code,
+            "name": name, "form": application.form, "missing": application.missing,
+            "timeline": application.timeline, "created_at": _time(application.created_at),
+            "updated_at": _time(application.updated_at)}
+
+
+def _with_name(application) -> dict:
+    names = applications.names_of([application])
+    return application_body(application, names.get(application.item_code or application.bundle_code))
+
+
+@blp.post("/me/applications")
+@blp.doc(security=BEARER)
+@blp.arguments(ApplicationCreateSchema)
+@blp.response(201, ApplicationSchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: an unknown service item or bundle")
+@require(RESIDENT)
+def create_application(data):
+    """Start an application for an item or a whole bundle: one form, pre-filled from my wallet
+
+    `missing` lists the credential types I hold no valid credential of; the departments obtain
+    those by data sharing.
+    """
+    person = _me()
+    application = applications.create_application(
+        person.id, person.id_number_index, item_code=data.get("service_item"),
+        bundle_code=data.get("bundle"))
+    body = _with_name(application)
+    db.session.commit()
+    return body
+
+
+@blp.get("/me/applications")
+@blp.doc(security=BEARER)
+@blp.response(200, ApplicationSchema(many=True))
+@require(RESIDENT)
+def my_applications():
+    """My applications, newest first"""
+    found = applications.applications_of(g.principal_id)
+    names = applications.names_of(found)
+    return [application_body(a, names.get(a.item_code or a.bundle_code)) for a in found]
+
+
+@blp.get("/me/applications/<application_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, ApplicationSchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+@require(RESIDENT)
+def my_application(application_id):
+    """One of my applications, with its timeline"""
+    return _with_name(applications.get_application(g.principal_id, application_id))
+
+
+@blp.post("/me/applications/<application_id>/submit")
+@blp.doc(security=BEARER)
+@blp.arguments(SubmitSchema)
+@blp.response(200, ApplicationSchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(409, schema=CatalogProblemSchema, content_type=PROBLEM,
+                  description="`wrong-status`: not a draft")
+@require(RESIDENT)
+def submit(data, application_id):
+    """Submit: my one consent to share the materials of the whole item or bundle"""
+    person = _me()
+    application = applications.submit(person.id, person.id_number_index, application_id,
+                                      data.get("form"))
+    body = _with_name(application)
+    db.session.commit()
+    return body
+
+
+# Policies ------------------------------------------------------------------------------
+
+
+def policy_body(policy) -> dict:
+    return {"id": policy.id, "name": policy.name, "benefit": policy.benefit, "rules": policy.rules,
+            "valid_from": _time(policy.valid_from), "valid_until": _time(policy.valid_until),
+            "created_at": _time(policy.created_at)}
+
+
+def my_policy_body(match, policy) -> dict:
+    return {**policy_body(policy), "status": match.status, "found_at": _time(match.found_at),
+            "accepted_at": _time(match.accepted_at)}
+
+
+@blp.post("/policies")
+@blp.doc(security=BEARER)
+@blp.arguments(PolicyCreateSchema)
+@blp.response(201, PolicySchema)
+@blp.alt_response(403, schema=CatalogProblemSchema, content_type=PROBLEM,
+                  description="`not-a-policy-publisher`")
+@blp.alt_response(422, schema=CatalogProblemSchema, content_type=PROBLEM,
+                  description="`validation-error` naming each rule with an unknown type, claim or op")
+@require(ISSUER)
+def publish_policy(data):
+    """Publish a policy (免申即享): everyone it holds for finds it without applying
+
+    The evaluation is a background job (synchronous on the embedded default).
+    """
+    policy = policies.create_policy(g.principal_id, data["name"], data["benefit"], data["rules"],
+                                    valid_from=data.get("valid_from"),
+                                    valid_until=data.get("valid_until"))
+    body = policy_body(policy)
+    jobs.enqueue(jobs.evaluate_policy_job, policy.id)
+    db.session.commit()
+    return body
+
+
+@blp.get("/me/policies")
+@blp.doc(security=BEARER)
+@blp.response(200, MyPolicySchema(many=True))
+@require(RESIDENT)
+def my_policies():
+    """The policies in force that were found for me"""
+    return [my_policy_body(m, p) for m, p in policies.found_for(_me().id_number_index)]
+
+
+@blp.post("/me/policies/<policy_id>/accept")
+@blp.doc(security=BEARER)
+@blp.response(200, MyPolicySchema)
+@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: not found for me, or no longer in force")
+@require(RESIDENT)
+def accept_policy(policy_id):
+    """Take up a policy found for me"""
+    match, policy = policies.accept(_me().id_number_index, policy_id)
+    body = my_policy_body(match, policy)
+    db.session.commit()
+    return body
