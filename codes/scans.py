@@ -39,6 +39,7 @@ from codes.format import PERSON, Claims, ExpiredCode, InvalidCode, MalformedCode
 from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
+from identity import shown_codes
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"
@@ -107,6 +108,7 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
     """
     if not may_scan(get_service_point(service_point_id), purpose):
         raise PurposeNotAllowed()
+    shown = None
     if devices.is_device_code(text):
         accepted = devices.check_device_code(text)
         person = identity.get_person(accepted.person_id)
@@ -115,23 +117,30 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
         code_kind = OFFLINE
     else:
         claims = _check_signed_code(text)
-        if claims.kind != PERSON:
-            # Enterprise codes are scanned once identity keeps enterprises; until then no
-            # enterprise handle exists, so such a code cannot name a subject.
+        # Enterprises and family proxies (identity.shown_codes): a code shown for someone
+        # else names its subject and who showed it. Every enterprise code is such a code.
+        shown = shown_codes.shown_by(claims)
+        if shown is not None:
+            person, subject = shown.person, shown.subject
+        elif claims.kind != PERSON:
             raise CodeInvalid()
-        person = identity.get_person_by_handle(claims.sub)
-        subject = _person_subject(person)
+        else:
+            person = identity.get_person_by_handle(claims.sub)
+            subject = _person_subject(person)
         spend_nonce(claims.cti, claims.exp)
         code_kind = ONLINE
     now = clock.now()
-    scan = Scan(service_point_id=service_point_id, subject_kind="person", person_id=person.id,
+    scan = Scan(service_point_id=service_point_id,
+                subject_kind=shown.subject_kind if shown is not None else "person", person_id=person.id,
                 purpose=purpose, code_kind=code_kind, created_at=now,
                 expires_at=now + timedelta(seconds=current_app.config["SCAN_TTL_SECONDS"]),
                 shared=[])
     db.session.add(scan)
     db.session.flush()
     audit.record("scan", scan=scan.id, service_point=service_point_id, person=person.id)
-    if code_kind == ONLINE:
+    if shown is not None:
+        shown_codes.record_shown(scan, shown)
+    elif code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
     return ScanResult(scan, subject)
 

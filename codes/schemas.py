@@ -50,10 +50,21 @@ class ScanRequestSchema(Schema):
     purpose = Text(required=True, validate=validate.Length(min=1, max=64))
 
 
+class ShownBySchema(Schema):
+    display_name = fields.String(required=True, metadata={"description": "masked: 李**"})
+    assurance_level = fields.Integer(required=True)
+    role = fields.String(metadata={"description": "an enterprise member's role"})
+    relation = fields.String(metadata={"description": "a family proxy's relation"})
+
+
 class SubjectSchema(Schema):
     kind = fields.String(required=True, metadata={"description": "`person` or `enterprise`"})
-    display_name = fields.String(required=True, metadata={"description": "masked: 张**"})
+    display_name = fields.String(required=True, metadata={
+        "description": "masked: 张** (an enterprise's name in full)"})
     assurance_level = fields.Integer(required=True)
+    shown_by = fields.Nested(ShownBySchema, metadata={
+        "description": "who showed the code, when it was not its subject: the member who showed "
+                       "an enterprise's code, or the proxy who showed a person's code"})
 
 
 class ScanSchema(Schema):

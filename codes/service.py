@@ -53,12 +53,15 @@ def _image_key(handle: str, code: str, image_kind: str) -> str:
     return f"codeimg:{{{handle}}}:{digest}:{image_kind}"
 
 
-def issue_code(handle: str, kind: int = PERSON) -> IssuedCode:
-    """Sign a new code for this subject handle, valid for ``CODE_TTL_SECONDS`` from now."""
+def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> IssuedCode:
+    """Sign a new code for this subject handle, valid for ``CODE_TTL_SECONDS`` from now.
+
+    ``cti``: a nonce chosen by the caller, who must know it (identity.shown_codes notes who
+    showed a code shown for someone else); a fresh random one when not given."""
     ttl = current_app.config["CODE_TTL_SECONDS"]
     iat = int(clock.timestamp())
     exp = iat + ttl
-    code = keys.current_signer().sign(Claims(handle, exp, new_cti(), kind))
+    code = keys.current_signer().sign(Claims(handle, exp, cti or new_cti(), kind))
     return IssuedCode(code, exp, iat + (2 * ttl) // 3)
 
 

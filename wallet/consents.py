@@ -21,6 +21,7 @@ from app.ids import new_id
 from codes import scans, service_points
 from codes.models import ServicePoint
 from identity import service as identity
+from identity import shown_codes
 from wallet import service
 from wallet.errors import AlreadyAnswered, ScanNotPerson, UnknownType
 from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest
@@ -28,11 +29,19 @@ from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Is
 MAX_TYPES = 20
 
 
-def _holder_of(person_id: str) -> str:
+def _holder_of(person_id: str, scan_id: str) -> str:
+    # Hook (identity.shown_codes): after an enterprise's code was scanned, its wallet.
+    enterprise = shown_codes.enterprise_of_scan(scan_id)
+    if enterprise is not None:
+        return enterprise.uscc_index
     person = identity.get_person(person_id)
     if person is None:
         raise NotFound()
     return person.id_number_index
+
+
+def _answerable(person_id: str):
+    return shown_codes.answerable(person_id, MaterialRequest.person_id, MaterialRequest.scan_id)
 
 
 def request_materials(service_point_id: str, scan_id: str, types: list[str]) -> MaterialRequest:
@@ -53,7 +62,7 @@ def request_materials(service_point_id: str, scan_id: str, types: list[str]) -> 
     known = set(db.session.scalars(select(CredentialType.vct).where(CredentialType.vct.in_(types))))
     if set(types) - known:
         raise UnknownType(f"Unknown credential types: {', '.join(t for t in types if t not in known)}.")
-    held = service.usable_credentials(_holder_of(scan.person_id), types)
+    held = service.usable_credentials(_holder_of(scan.person_id, scan.id), types)
     now = clock.now()
     request = MaterialRequest(
         id=new_id(), consent_id=new_id(), scan_id=scan.id, service_point_id=service_point_id,
@@ -78,7 +87,8 @@ def pending_consents(person_id: str) -> list[tuple[MaterialRequest, str]]:
     rows = db.session.execute(
         select(MaterialRequest, ServicePoint.name)
         .join(ServicePoint, ServicePoint.id == MaterialRequest.service_point_id)
-        .where(MaterialRequest.person_id == person_id, MaterialRequest.status == PENDING,
+        # Hook (identity.shown_codes): also those of people I act for, and enterprises' ones.
+        .where(_answerable(person_id), MaterialRequest.status == PENDING,
                MaterialRequest.expires_at > clock.now())
         .order_by(MaterialRequest.created_at.desc(), MaterialRequest.id)).all()
     return [(request, name) for request, name in rows]
@@ -91,14 +101,14 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
     # One conditional UPDATE decides, so that of two answers racing exactly one lands.
     request_id = db.session.scalar(
         update(MaterialRequest)
-        .where(MaterialRequest.consent_id == consent_id, MaterialRequest.person_id == person_id,
+        .where(MaterialRequest.consent_id == consent_id, _answerable(person_id),
                MaterialRequest.status == PENDING, MaterialRequest.expires_at > clock.now())
         .values(status=decision, answered_at=clock.now())
         .returning(MaterialRequest.id)
         .execution_options(synchronize_session=False))
     if request_id is None:
         request = db.session.scalars(select(MaterialRequest).where(
-            MaterialRequest.consent_id == consent_id, MaterialRequest.person_id == person_id)).first()
+            MaterialRequest.consent_id == consent_id, _answerable(person_id))).first()
         if request is None or status_of(request) == EXPIRED:
             raise NotFound()
         raise AlreadyAnswered()
@@ -118,7 +128,7 @@ def request_state(service_point_id: str, scan_id: str, request_id: str) -> dict:
     if state != APPROVED:
         return {"status": state}
     point = service_points.get_service_point(service_point_id)
-    held = service.usable_credentials(_holder_of(request.person_id), request.types)
+    held = service.usable_credentials(_holder_of(request.person_id, request.scan_id), request.types)
     materials = [{"type": vct, "credential": service.present(credential, None, audience=point.client_id,
                                                               nonce=request.id)["presentation"]}
                  for vct, credential in held.items()]

@@ -1,0 +1,193 @@
+"""HTTP surface of enterprises: registration, members, the enterprise's code and wallet.
+
+Every path under ``/enterprises/{id}`` answers 404 to anyone who is not a live member of that
+enterprise, and 403 ``scope-missing`` to a member without the scope it needs.
+"""
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app import clock
+from app.auth import BEARER, RESIDENT, require
+from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from identity import enterprises, shown_codes
+from identity.enterprise_models import ROLES, SCOPES, SHOW_CODE
+from codes.format import ENTERPRISE
+from codes.schemas import CodeSchema
+
+blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
+                description="Enterprises and the residents who act for them")
+
+
+class EnterpriseCreateSchema(Schema):
+    name = Text(required=True, validate=validate.Length(min=1, max=256))
+    uscc = Text(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "GB 32100, 18 characters; both check characters are verified"})
+
+
+class EnterpriseSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    uscc = fields.String(required=True)
+    verified = fields.Boolean(required=True, metadata={
+        "description": "a valid business licence for this USCC names the legal representative"})
+    legal_representative = fields.Boolean(metadata={"description": "whether I am it"})
+    role = fields.String(metadata={"description": "my role: `admin` or `staff`"})
+    scopes = fields.List(fields.String(), metadata={"description": "my scopes"})
+    expires_at = fields.String(allow_none=True, metadata={"description": "my membership's end"})
+
+
+class MemberCreateSchema(Schema):
+    id_number = Text(required=True, validate=validate.Length(min=1, max=64))
+    role = Text(required=True, validate=validate.OneOf(ROLES))
+    scopes = fields.List(Text(validate=validate.OneOf(SCOPES)), required=True,
+                         validate=validate.Length(max=len(SCOPES)))
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=None,
+                                      metadata={"description": "RFC 3339; none: until revoked"})
+
+
+class MemberSchema(Schema):
+    member_id = fields.String(required=True)
+    display_name = fields.String()
+    id_number = fields.String(metadata={"description": "masked"})
+    role = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    expires_at = fields.String(allow_none=True)
+    added_at = fields.String()
+
+
+def _member_body(member, person=None) -> dict:
+    body = {"member_id": member.id, "role": member.role, "scopes": list(member.scopes or []),
+            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None,
+            "added_at": clock.rfc3339(member.created_at)}
+    if person is not None:
+        from identity import service as identity
+
+        body.update(display_name=identity.display_name(person), id_number=person.id_number_masked)
+    return body
+
+
+_NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM,
+              "description": "`not-found`: no such enterprise, or I am not a member of it"}
+_FORBIDDEN = {"schema": ProblemSchema, "content_type": PROBLEM,
+              "description": "`scope-missing`, or `enterprise-not-verified`"}
+
+
+@blp.post("/enterprises")
+@blp.doc(security=BEARER)
+@blp.arguments(EnterpriseCreateSchema)
+@blp.response(201, EnterpriseSchema)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`already-registered`: an enterprise with this USCC exists")
+@require(RESIDENT)
+def register(data):
+    """Register an enterprise
+
+    I become its first member. It is verified once a valid business licence for this USCC
+    names me as legal representative (at once if one is in its wallet already); revoking the
+    licence un-verifies it. 422 `validation-error` for a bad USCC (either check character).
+    """
+    enterprise = enterprises.register_enterprise(g.principal_id, data["name"], data["uscc"])
+    _, member = enterprises.acting_member(g.principal_id, enterprise.id)
+    body = enterprises.enterprise_view(enterprise, member)
+    db.session.commit()
+    return body
+
+
+@blp.get("/me/enterprises")
+@blp.doc(security=BEARER)
+@blp.response(200, EnterpriseSchema(many=True))
+@require(RESIDENT)
+def my_enterprises():
+    """The enterprises I am a live member of, with my role and scopes"""
+    return [enterprises.enterprise_view(e, m) for e, m in enterprises.my_enterprises(g.principal_id)]
+
+
+@blp.get("/enterprises/<enterprise_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, EnterpriseSchema)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def get_enterprise(enterprise_id):
+    """One enterprise: whether it is verified, my role and scopes"""
+    return enterprises.enterprise_view(*enterprises.acting_member(g.principal_id, enterprise_id))
+
+
+@blp.get("/enterprises/<enterprise_id>/members")
+@blp.doc(security=BEARER)
+@blp.response(200, MemberSchema(many=True))
+@blp.alt_response(403, **_FORBIDDEN)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def list_members(enterprise_id):
+    """The live members (for the legal representative and members with `manage-members`)"""
+    return [_member_body(m, p) for m, p in enterprises.members_of(g.principal_id, enterprise_id)]
+
+
+@blp.post("/enterprises/<enterprise_id>/members")
+@blp.doc(security=BEARER)
+@blp.arguments(MemberCreateSchema)
+@blp.response(201, MemberSchema)
+@blp.alt_response(403, **_FORBIDDEN)
+@blp.alt_response(404, **_NOT_FOUND)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`already-member`, or `legal-representative`")
+@require(RESIDENT)
+def add_member(data, enterprise_id):
+    """Delegate to a resident, by ID number, with a role, scopes and an expiry
+
+    A member with `manage-members` grants only scopes they hold. 422 when nobody has
+    registered with the ID number.
+    """
+    member = enterprises.add_member(g.principal_id, enterprise_id, data["id_number"], data["role"],
+                                    data["scopes"], data["expires_at"])
+    body = _member_body(member)
+    db.session.commit()
+    return body
+
+
+@blp.delete("/enterprises/<enterprise_id>/members/<member_id>")
+@blp.doc(security=BEARER)
+@blp.response(204)
+@blp.alt_response(403, **_FORBIDDEN)
+@blp.alt_response(404, **_NOT_FOUND)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`legal-representative`: that membership cannot be revoked")
+@require(RESIDENT)
+def revoke_member(enterprise_id, member_id):
+    """Revoke a membership: it stops working at once"""
+    enterprises.revoke_member(g.principal_id, enterprise_id, member_id)
+    db.session.commit()
+
+
+@blp.get("/enterprises/<enterprise_id>/code")
+@blp.doc(security=BEARER)
+@blp.response(200, CodeSchema)
+@blp.alt_response(403, **_FORBIDDEN)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def enterprise_code(enterprise_id):
+    """The enterprise's code, for members with `show-code`
+
+    The same signed format as a person's code, with the enterprise's handle and kind; a scan
+    answers the enterprise and names the member who showed it.
+    """
+    enterprise, member = enterprises.require_scope(g.principal_id, enterprise_id, SHOW_CODE)
+    issued = shown_codes.show_code(enterprise.handle, ENTERPRISE,
+                                   {"person": member.person_id, "enterprise": enterprise.id})
+    return issued.as_dict()
+
+
+@blp.get("/enterprises/<enterprise_id>/wallet")
+@blp.doc(security=BEARER)
+@blp.response(200)
+@blp.alt_response(403, **_FORBIDDEN)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def enterprise_wallet(enterprise_id):
+    """The enterprise's licences and permits, for members with `wallet:read`"""
+    items = enterprises.wallet_of(g.principal_id, enterprise_id)
+    db.session.commit()  # the read is audited
+    return {"cards": [i for i in items if i["kind"] == "card"],
+            "certificates": [i for i in items if i["kind"] != "card"]}

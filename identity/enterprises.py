@@ -1,0 +1,379 @@
+"""Enterprises (法人): registration by USCC, verification by business licence, delegation.
+
+An enterprise is verified while a valid (not revoked, not expired) ``business-licence`` held
+under its USCC names the resident who registered it as legal representative
+(``legal_representative_id_number``). The wallet calls ``licence_changed`` when such a licence
+is issued or revoked; the end of a licence's validity needs no event (``verified_until``).
+
+Every route acts through ``acting_member``: the caller's live membership of this very
+enterprise (not revoked, not expired: checked on every request), or ``NotFound`` as if the
+enterprise did not exist. Services flush; the route commits.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from blinker import signal
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit, clock
+from app.errors import NotFound, Problem, ValidationProblem
+from app.extensions import db
+from app.ids import new_handle, new_id
+from identity import service as identity
+from identity import uscc as gb32100
+from identity.enterprise_models import (
+    ADMIN, MANAGE_MEMBERS, ROLES, SCOPES, Enterprise, EnterpriseMember,
+)
+from identity.id_numbers import validate_id_number
+
+LICENCE = "business-licence"
+NAME_MAX = 128
+_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
+_HANDLE_ATTEMPTS = 5
+
+
+class EnterpriseAlreadyRegistered(Problem):
+    type = "already-registered"
+    status = 409
+    title = "An enterprise with this USCC is already registered"
+
+
+class ScopeMissing(Problem):
+    type = "scope-missing"
+    status = 403
+    title = "Your membership of this enterprise does not allow this"
+
+
+class EnterpriseNotVerified(Problem):
+    type = "enterprise-not-verified"
+    status = 403
+    title = "No valid business licence names this enterprise's legal representative yet"
+
+
+class AlreadyMember(Problem):
+    type = "already-member"
+    status = 409
+    title = "This resident is already a member of the enterprise"
+
+
+class LegalRepresentative(Problem):
+    type = "legal-representative"
+    status = 409
+    title = "The legal representative's membership cannot be changed or revoked"
+
+
+# Registration and verification ---------------------------------------------------------
+
+
+def _vault():
+    return current_app.extensions["vault"]
+
+
+def _uscc_context(enterprise_id: str) -> str:
+    return f"enterprise.uscc:{enterprise_id}"
+
+
+def uscc_of(enterprise: Enterprise) -> str:
+    return _vault().decrypt_text(enterprise.uscc_enc, _uscc_context(enterprise.id))
+
+
+def normalise_name(name) -> str:
+    """An enterprise name in NFC without surrounding space; ``ValueError`` when unusable."""
+    if not isinstance(name, str):
+        raise ValueError("Must be a string.")
+    name = unicodedata.normalize("NFC", name).strip()
+    if not name:
+        raise ValueError("Must not be empty.")
+    if len(name) > NAME_MAX:
+        raise ValueError(f"Must be at most {NAME_MAX} characters.")
+    if any(unicodedata.category(ch)[0] == "C" for ch in name):
+        raise ValueError("Must not contain control or invisible characters.")
+    return name
+
+
+def register_enterprise(person_id: str, name, uscc) -> Enterprise:
+    """Register an enterprise for the caller, who becomes its first member (admin, every
+    scope), and verify it at once if a licence names them. Raises ``ValidationProblem`` and
+    ``EnterpriseAlreadyRegistered``."""
+    errors, clean = {}, {}
+    try:
+        clean["name"] = normalise_name(name)
+    except ValueError as exc:
+        errors["name"] = [str(exc)]
+    try:
+        clean["uscc"] = gb32100.validate(uscc)
+    except gb32100.InvalidUscc as exc:
+        errors["uscc"] = [str(exc)]
+    if errors:
+        raise ValidationProblem(errors)
+    index = _vault().index("uscc", clean["uscc"])
+    if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc_index == index)) is not None:
+        raise EnterpriseAlreadyRegistered()
+    now = clock.now()
+    for _ in range(_HANDLE_ATTEMPTS):
+        enterprise_id = new_id()
+        enterprise = Enterprise(
+            id=enterprise_id, name=clean["name"], uscc_index=index,
+            uscc_enc=_vault().encrypt_text(clean["uscc"], _uscc_context(enterprise_id)),
+            handle=new_handle(10), registered_by=person_id, verified=False, created_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(enterprise)
+                db.session.flush()
+        except IntegrityError:
+            if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc_index == index)):
+                raise EnterpriseAlreadyRegistered() from None
+            continue  # the handle collided
+        break
+    else:
+        raise EnterpriseAlreadyRegistered()
+    db.session.add(EnterpriseMember(enterprise_id=enterprise.id, person_id=person_id, role=ADMIN,
+                                    scopes=list(SCOPES), added_by=None, created_at=now))
+    db.session.flush()
+    audit.record("enterprise-register", enterprise=enterprise.id, person=person_id)
+    evaluate_verification(enterprise)
+    return enterprise
+
+
+def _naming_licences(enterprise: Enterprise) -> list:
+    """The valid business licences held under the USCC that name the registrant."""
+    from wallet import service as wallet
+    from wallet.models import Credential
+
+    registrant = identity.get_person(enterprise.registered_by)
+    if registrant is None:
+        return []
+    now = clock.now()
+    found = []
+    for credential in db.session.scalars(select(Credential).where(
+            Credential.holder_index == enterprise.uscc_index, Credential.vct == LICENCE,
+            Credential.revoked_at.is_(None))):
+        if not wallet.usable(credential, now):
+            continue
+        named = wallet.claims_of(credential).get("legal_representative_id_number")
+        try:
+            index = identity.id_number_index(named)
+        except ValueError:
+            continue
+        if index == registrant.id_number_index:
+            found.append(credential)
+    return found
+
+
+def evaluate_verification(enterprise: Enterprise) -> bool:
+    """Verify or un-verify the enterprise by the licences held now; returns ``verified``."""
+    licences = _naming_licences(enterprise)
+    until: datetime | None = None
+    if licences and all(c.valid_until is not None for c in licences):
+        until = max(clock.aware(c.valid_until) for c in licences)
+    verified = bool(licences)
+    if verified != enterprise.verified or clock.aware(enterprise.verified_until) != until:
+        if verified and not enterprise.verified:
+            enterprise.verified_at = clock.now()
+        enterprise.verified, enterprise.verified_until = verified, until
+        db.session.flush()
+        audit.record("enterprise-verified" if verified else "enterprise-unverified",
+                     enterprise=enterprise.id)
+    return verified
+
+
+def licence_changed(holder_index: str) -> None:
+    """A business licence was issued or revoked under this holder index (the wallet calls
+    this): re-evaluate the enterprise with that USCC, if one is registered."""
+    enterprise = db.session.scalars(select(Enterprise).where(
+        Enterprise.uscc_index == holder_index).with_for_update()).first()
+    if enterprise is not None:
+        evaluate_verification(enterprise)
+
+
+def is_verified(enterprise: Enterprise) -> bool:
+    until = clock.aware(enterprise.verified_until)
+    return enterprise.verified and (until is None or clock.now() < until)
+
+
+# Membership ----------------------------------------------------------------------------
+
+
+def _live(member: EnterpriseMember | None) -> bool:
+    if member is None or member.revoked_at is not None:
+        return False
+    expires = clock.aware(member.expires_at)
+    return expires is None or clock.now() < expires
+
+
+def acting_member(person_id: str, enterprise_id: str) -> tuple[Enterprise, EnterpriseMember]:
+    """The enterprise and the caller's live membership of it; ``NotFound`` otherwise."""
+    if _ID.fullmatch(enterprise_id or "") is None:
+        raise NotFound()
+    row = db.session.execute(
+        select(Enterprise, EnterpriseMember)
+        .join(EnterpriseMember, EnterpriseMember.enterprise_id == Enterprise.id)
+        .where(Enterprise.id == enterprise_id, EnterpriseMember.person_id == person_id)).first()
+    if row is None or not _live(row[1]):
+        raise NotFound()
+    return row[0], row[1]
+
+
+def is_legal_representative(enterprise: Enterprise, member: EnterpriseMember) -> bool:
+    return member.person_id == enterprise.registered_by and is_verified(enterprise)
+
+
+def scopes_of(enterprise: Enterprise, member: EnterpriseMember) -> list[str]:
+    if is_legal_representative(enterprise, member):
+        return list(SCOPES)
+    return [s for s in SCOPES if s in (member.scopes or [])]
+
+
+def require_scope(person_id: str, enterprise_id: str, scope: str) -> tuple[Enterprise, EnterpriseMember]:
+    """The caller's membership when it carries ``scope`` in a verified enterprise.
+    ``NotFound`` for a non-member, ``EnterpriseNotVerified``, ``ScopeMissing``."""
+    enterprise, member = acting_member(person_id, enterprise_id)
+    if not is_verified(enterprise):
+        raise EnterpriseNotVerified()
+    if scope not in scopes_of(enterprise, member):
+        raise ScopeMissing(f"This needs the scope {scope}.")
+    return enterprise, member
+
+
+def my_enterprises(person_id: str) -> list[tuple[Enterprise, EnterpriseMember]]:
+    rows = db.session.execute(
+        select(Enterprise, EnterpriseMember)
+        .join(EnterpriseMember, EnterpriseMember.enterprise_id == Enterprise.id)
+        .where(EnterpriseMember.person_id == person_id, EnterpriseMember.revoked_at.is_(None))
+        .order_by(Enterprise.created_at, Enterprise.id)).all()
+    return [(e, m) for e, m in rows if _live(m)]
+
+
+def members_of(person_id: str, enterprise_id: str) -> list[tuple[EnterpriseMember, object]]:
+    """The live members with their persons, for those who may manage members."""
+    from identity.models import Person
+
+    enterprise, _ = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
+    rows = db.session.execute(
+        select(EnterpriseMember, Person).join(Person, Person.id == EnterpriseMember.person_id)
+        .where(EnterpriseMember.enterprise_id == enterprise.id)
+        .order_by(EnterpriseMember.created_at, EnterpriseMember.id)).all()
+    return [(m, p) for m, p in rows if _live(m)]
+
+
+def _check_grant(role, scopes, expires_at) -> tuple[str, list[str], datetime | None]:
+    errors = {}
+    if role not in ROLES:
+        errors["role"] = [f"Must be one of: {', '.join(ROLES)}."]
+    if not isinstance(scopes, list) or any(s not in SCOPES for s in scopes):
+        errors["scopes"] = [f"Must be a list of: {', '.join(SCOPES)}."]
+    if expires_at is not None and clock.aware(expires_at) <= clock.now():
+        errors["expires_at"] = ["Must be in the future."]
+    if errors:
+        raise ValidationProblem(errors)
+    return role, [s for s in SCOPES if s in scopes], clock.aware(expires_at)
+
+
+def add_member(person_id: str, enterprise_id: str, id_number, role, scopes, expires_at) -> EnterpriseMember:
+    """Delegate to a registered resident. A delegate may grant only scopes they hold.
+    Raises ``NotFound``, ``EnterpriseNotVerified``, ``ScopeMissing``, ``ValidationProblem``,
+    ``AlreadyMember`` and ``LegalRepresentative``."""
+    enterprise, actor = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
+    role, scopes, expires_at = _check_grant(role, scopes, expires_at)
+    mine = scopes_of(enterprise, actor)
+    if any(s not in mine for s in scopes):
+        raise ScopeMissing("You can grant only scopes that you hold.")
+    person = _registered(id_number)
+    if person.id == enterprise.registered_by:
+        raise LegalRepresentative()
+    member = db.session.scalars(select(EnterpriseMember).where(
+        EnterpriseMember.enterprise_id == enterprise.id, EnterpriseMember.person_id == person.id)
+        .with_for_update()).first()
+    now = clock.now()
+    if member is not None and _live(member):
+        raise AlreadyMember()
+    if member is None:
+        member = EnterpriseMember(enterprise_id=enterprise.id, person_id=person.id)
+        db.session.add(member)
+    # A revoked or expired membership reopens with the new grant.
+    member.role, member.scopes, member.expires_at = role, scopes, expires_at
+    member.revoked_at, member.added_by, member.created_at = None, person_id, now
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise AlreadyMember() from None
+    audit.record("enterprise-member-add", enterprise=enterprise.id, member=member.id,
+                 person=person.id, by=person_id, role=role, scopes=scopes)
+    return member
+
+
+def _registered(id_number):
+    try:
+        number = validate_id_number(id_number)
+    except ValueError as exc:
+        raise ValidationProblem({"id_number": [str(exc)]}) from None
+    person = identity.get_person_by_id_number(number)
+    if person is None:
+        raise ValidationProblem({"id_number": ["No resident has registered with this ID number."]})
+    return person
+
+
+def revoke_member(person_id: str, enterprise_id: str, member_id: str) -> None:
+    """End a membership at once. ``NotFound`` for a member of another enterprise or one
+    already gone; ``LegalRepresentative`` for the registrant's own membership."""
+    enterprise, _ = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
+    if _ID.fullmatch(member_id or "") is None:
+        raise NotFound()
+    member = db.session.scalars(select(EnterpriseMember).where(
+        EnterpriseMember.id == member_id, EnterpriseMember.enterprise_id == enterprise.id)
+        .with_for_update()).first()
+    if not _live(member):
+        raise NotFound()
+    if member.person_id == enterprise.registered_by:
+        raise LegalRepresentative()
+    member.revoked_at = clock.now()
+    db.session.flush()
+    audit.record("enterprise-member-revoke", enterprise=enterprise.id, member=member.id,
+                 person=member.person_id, by=person_id)
+
+
+# What members see ----------------------------------------------------------------------
+
+
+def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
+    return {"id": enterprise.id, "name": enterprise.name, "uscc": uscc_of(enterprise),
+            "verified": is_verified(enterprise),
+            "legal_representative": is_legal_representative(enterprise, member),
+            "role": member.role, "scopes": scopes_of(enterprise, member),
+            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None}
+
+
+def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
+    """The enterprise's licences and permits, summarised, for members with ``wallet:read``."""
+    from identity.enterprise_models import WALLET_READ
+    from wallet import service as wallet
+
+    enterprise, member = require_scope(person_id, enterprise_id, WALLET_READ)
+    items = []
+    for credential, ctype, issuer in wallet.wallet_of(enterprise.uscc_index):
+        claims = wallet.claims_of(credential)
+        items.append({
+            "id": credential.id, "type": credential.vct, "name": ctype.name, "kind": ctype.kind,
+            "issuer": {"name": issuer.name}, "summary": wallet.summary(claims), "claims": claims,
+            "issued_at": clock.rfc3339(credential.issued_at),
+            "valid_until": clock.rfc3339(credential.valid_until) if credential.valid_until else None,
+            "status": wallet.status_of(credential)})
+    audit.record("enterprise-wallet-read", enterprise=enterprise.id, person=person_id)
+    return items
+
+
+def _on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
+    if vct == LICENCE:
+        licence_changed(holder_index)
+
+
+# The wallet sends this after every issue and revoke (wallet.service.credential_changed); a
+# named signal, so identity need not import the wallet to hear it. A strong reference: the
+# receiver lives as long as this module.
+signal("onecode.credential-changed").connect(_on_credential_changed, weak=False)

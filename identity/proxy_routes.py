@@ -1,0 +1,132 @@
+"""HTTP surface of family proxies (亲情账号): invite, accept, list, end, show the code."""
+from flask import g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app import clock
+from app.auth import BEARER, RESIDENT, require
+from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from codes.format import PERSON
+from codes.schemas import CodeSchema
+from identity import proxies, shown_codes
+from identity import service as identity
+from identity.enterprise_models import RELATIONS
+
+blp = Blueprint("proxies", __name__, url_prefix="/api/v1",
+                description="Family proxies: acting for a child, a parent, someone in one's care")
+
+
+class ProxyInviteSchema(Schema):
+    id_number = Text(required=True, validate=validate.Length(min=1, max=64),
+                     metadata={"description": "the person to act for"})
+    relation = Text(required=True, validate=validate.OneOf(RELATIONS))
+
+
+class ProxyPartySchema(Schema):
+    display_name = fields.String(required=True, metadata={"description": "masked: 张**"})
+    id_number = fields.String(required=True, metadata={"description": "masked"})
+
+
+class ProxySchema(Schema):
+    id = fields.String(required=True, metadata={"description": "the same on both sides"})
+    status = fields.String(required=True, metadata={"description": "`invited`, `active`, `ended`"})
+    relation = fields.String()
+    role = fields.String(metadata={
+        "description": "`proxy`: I act for the other person; `principal`: they act for me"})
+    other = fields.Nested(ProxyPartySchema)
+    accepted_by_guardian = fields.Boolean()
+    created_at = fields.String()
+    accepted_at = fields.String(allow_none=True)
+    ended_at = fields.String(allow_none=True)
+
+
+def _time(moment):
+    return clock.rfc3339(moment) if moment is not None else None
+
+
+def _body(proxy, me: str, acting=None, principal=None) -> dict:
+    body = {"id": proxy.id, "status": proxy.status, "relation": proxy.relation,
+            "role": "proxy" if proxy.proxy_id == me else "principal",
+            "accepted_by_guardian": proxy.accepted_by not in (None, proxy.principal_id),
+            "created_at": _time(proxy.created_at), "accepted_at": _time(proxy.accepted_at),
+            "ended_at": _time(proxy.ended_at)}
+    other = principal if proxy.proxy_id == me else acting
+    if other is not None:
+        body["other"] = {"display_name": identity.display_name(other),
+                         "id_number": other.id_number_masked}
+    return body
+
+
+_NOT_A_PROXY = {"schema": ProblemSchema, "content_type": PROBLEM, "description": "`not-a-proxy`"}
+_NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM, "description": "`not-found`"}
+
+
+@blp.post("/me/proxies")
+@blp.doc(security=BEARER)
+@blp.arguments(ProxyInviteSchema)
+@blp.response(201, ProxySchema)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`too-many-proxies` (5 each way), or `already-invited`")
+@require(RESIDENT)
+def invite(data):
+    """Invite a resident, by ID number, so that I act for them
+
+    They accept; for a minor, a guardian proven by a birth certificate or household register
+    accepts. 422 when nobody has registered with the ID number.
+    """
+    proxy = proxies.invite(g.principal_id, data["id_number"], data["relation"])
+    body = _body(proxy, g.principal_id, principal=identity.get_person(proxy.principal_id))
+    db.session.commit()
+    return body
+
+
+@blp.get("/me/proxies")
+@blp.doc(security=BEARER)
+@blp.response(200, ProxySchema(many=True))
+@require(RESIDENT)
+def list_proxies():
+    """Both directions: the people I act for and those who act for me, ended ones too"""
+    return [_body(p, g.principal_id, a, pr) for p, a, pr in proxies.proxies_of(g.principal_id)]
+
+
+@blp.post("/me/proxies/<proxy_id>/accept")
+@blp.doc(security=BEARER)
+@blp.response(200, ProxySchema)
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`not-a-proxy`, or `guardian-required` (a minor accepting)")
+@blp.alt_response(404, **_NOT_FOUND)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`not-invited`")
+@require(RESIDENT)
+def accept(proxy_id):
+    """Accept: the invited person, or for a minor their guardian"""
+    proxy = proxies.accept(g.principal_id, proxy_id)
+    body = _body(proxy, g.principal_id, identity.get_person(proxy.proxy_id),
+                 identity.get_person(proxy.principal_id))
+    db.session.commit()
+    return body
+
+
+@blp.delete("/me/proxies/<proxy_id>")
+@blp.doc(security=BEARER)
+@blp.response(204)
+@blp.alt_response(403, **_NOT_A_PROXY)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def end(proxy_id):
+    """End it (either side): from now on the proxy cannot act"""
+    proxies.end(g.principal_id, proxy_id)
+    db.session.commit()
+
+
+@blp.get("/me/proxies/<proxy_id>/code")
+@blp.doc(security=BEARER)
+@blp.response(200, CodeSchema)
+@blp.alt_response(403, **_NOT_A_PROXY)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def proxy_code(proxy_id):
+    """The code of the person I act for; a scan names them and me"""
+    proxy, principal = proxies.acting_for(g.principal_id, proxy_id)
+    return shown_codes.show_code(principal.handle, PERSON,
+                                 {"person": g.principal_id, "proxy": proxy.id}).as_dict()
