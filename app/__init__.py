@@ -167,6 +167,7 @@ def _register_domains(app: Flask, api: Api) -> None:
     from wallet.routes import blp as wallet_blp
     from catalog.jobs import connect_signals
     from catalog.routes import blp as catalog_blp
+    from mobile_api.routes import blp as mobile_blp
 
     for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
                       catalog_blp, mobile_blp, enterprises_blp, proxies_blp):
