@@ -2,6 +2,8 @@
 to an application by ``init_oidc`` (called from ``create_app``)."""
 from __future__ import annotations
 
+import secrets
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from flask import Flask, current_app
 
@@ -9,12 +11,18 @@ from identity.oidc import grants, service
 from identity.oidc.models import SUPPORTED_SCOPES
 
 
+def _new_token(**_context) -> str:
+    return secrets.token_urlsafe(32)
+
+
 def init_oidc(app: Flask) -> None:
     """Build the server for ``app`` from its settings and keep it in ``app.extensions``."""
     cfg = app.config
     app.config.update(
         OAUTH2_SCOPES_SUPPORTED=list(SUPPORTED_SCOPES),
-        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+        # 256 random bits each, from the system's CSPRNG in one call.
+        OAUTH2_ACCESS_TOKEN_GENERATOR=_new_token,
+        OAUTH2_REFRESH_TOKEN_GENERATOR=_new_token,
         OAUTH2_TOKEN_EXPIRES_IN={
             "authorization_code": cfg["OIDC_ACCESS_TOKEN_SECONDS"],
             "refresh_token": cfg["OIDC_ACCESS_TOKEN_SECONDS"],

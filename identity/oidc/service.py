@@ -224,7 +224,7 @@ def save_token(token: dict, client: ClientRules, subject: SignedInSubject,
     now = int(clock.timestamp())
     refresh = token.get("refresh_token")
     # A plain INSERT: nothing reads the row back in this request.
-    db.session.execute(insert(OAuthToken).values(
+    db.session.execute(insert(OAuthToken.__table__).values(
         client_id=client.client_id, person_id=subject.person.id, family=family or new_id(),
         code_hash=code_hash, access_token_hash=digest(token["access_token"]),
         refresh_token_hash=digest(refresh) if refresh else None,
