@@ -104,6 +104,8 @@ class Config:
     FACE_NICE: int = 10
     # A face-login challenge lives this long and is good for one attempt.
     FACE_CHALLENGE_SECONDS: int = 60
+    # Challenges one client address may ask for per minute (each is a key in Redis).
+    FACE_CHALLENGES_PER_MINUTE: int = 30
     # This many face-login failures in a row lock the account, each further one twice as long.
     FACE_LOGIN_MAX_FAILURES: int = 5
     # Face checks a service point may make on one scan.

@@ -245,12 +245,14 @@ def _challenge_key(challenge: str) -> str:
     return f"face:challenge:{{{digest}}}"
 
 
-def issue_challenge(username: str) -> dict:
+def issue_challenge(username: str, client_address: str | None = None) -> dict:
     """A single-use challenge bound to the account that ``username`` names.
 
     Returns ``{challenge, expires_in}``, the same for an unknown username, so that accounts
-    cannot be found out this way.
+    cannot be found out this way. Raises ``TooManyAttempts`` when the address asked for more
+    than ``FACE_CHALLENGES_PER_MINUTE`` in this minute (each one is a key in Redis).
     """
+    _count_challenge(client_address)
     _person, account = service._find_login(username)
     ttl = current_app.config["FACE_CHALLENGE_SECONDS"]
     challenge = secrets.token_urlsafe(32)
@@ -258,6 +260,19 @@ def issue_challenge(username: str) -> dict:
     # The expiry decides (by the clock); Redis's own expiry only collects the garbage.
     redis_client().set(_challenge_key(challenge), f"{account}|{expires!r}", ex=ttl + 60)
     return {"challenge": challenge, "expires_in": ttl}
+
+
+def _count_challenge(client_address: str | None) -> None:
+    now = clock.timestamp()
+    minute = int(now // 60)
+    address = current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
+    key = f"face:challenges:{{ip:{address}}}:{minute}"
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 120)
+    count, _ = pipe.execute()
+    if count > current_app.config["FACE_CHALLENGES_PER_MINUTE"]:
+        raise TooManyAttempts(max(1, 60 * (minute + 1) - int(now)))
 
 
 def _spend_challenge(challenge: str, account: str) -> None:

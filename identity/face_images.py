@@ -120,6 +120,13 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _start_child(nice: int) -> None:
+    import warnings
+
+    from PIL import Image
+
+    # Belt and braces beside the explicit limits: in this process Pillow refuses, rather than
+    # warns about, anything over its own bomb limit.
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
     if nice:
         try:
             os.nice(nice)

@@ -6,7 +6,7 @@ Images come as multipart uploads (at most ``MAX_CONTENT_LENGTH``, 10 MB: larger 
 from flask import g, request
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
@@ -47,8 +47,10 @@ class FaceLoginFormSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    username = Text(required=True, metadata={"description": "ID number or phone number"})
-    challenge = Text(required=True, metadata={"description": "from /auth/face/challenge"})
+    username = Text(required=True, validate=validate.Length(min=1, max=64),
+                    metadata={"description": "ID number or phone number"})
+    challenge = Text(required=True, validate=validate.Length(min=1, max=128),
+                     metadata={"description": "from /auth/face/challenge"})
 
 
 class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
@@ -67,7 +69,8 @@ def _multipart(schema) -> dict:
 
 
 class ChallengeRequestSchema(Schema):
-    username = Text(required=True, metadata={"description": "ID number or phone number"})
+    username = Text(required=True, validate=validate.Length(min=1, max=64),
+                    metadata={"description": "ID number or phone number"})
 
 
 class ChallengeSchema(Schema):
@@ -144,9 +147,14 @@ def remove():
 @face_blp.post("/auth/face/challenge")
 @face_blp.arguments(ChallengeRequestSchema)
 @face_blp.response(200, ChallengeSchema)
+@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`too-many-attempts`: this address asked for too many "
+                                   "challenges this minute",
+                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
+                                                "schema": {"type": "integer", "minimum": 1}}})
 def challenge(data):
     """A single-use challenge for a face sign-in (the same answer for any username)"""
-    return face.issue_challenge(data["username"])
+    return face.issue_challenge(data["username"], request.remote_addr)
 
 
 @face_blp.post("/auth/face/login")

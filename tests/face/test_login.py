@@ -167,3 +167,28 @@ def test_a_suspended_person_cannot_sign_in_with_a_face(client, photos, obama):
     db.session.commit()
     response = face_login(client, obama["phone"], photos["obama_2"])
     assert response.status_code == 403 and problem_type(response) == "subject-suspended"
+
+
+def test_one_address_gets_thirty_challenges_a_minute(client, clock):
+    for i in range(30):
+        assert client.post("/api/v1/auth/face/challenge",
+                           json={"username": f"1390000{i:04d}"}).status_code == 200
+    refused = client.post("/api/v1/auth/face/challenge", json={"username": "13900009999"})
+    assert refused.status_code == 429 and problem_type(refused) == "too-many-attempts"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    other = client.post("/api/v1/auth/face/challenge", json={"username": "13900009999"},
+                        environ_base={"REMOTE_ADDR": "198.51.100.23"})
+    assert other.status_code == 200
+    clock.shift(60)
+    assert client.post("/api/v1/auth/face/challenge",
+                       json={"username": "13900009999"}).status_code == 200
+
+
+def test_overlong_fields_are_validation_errors(client, photos):
+    response = client.post("/api/v1/auth/face/challenge", json={"username": "1" * 65})
+    assert response.status_code == 422
+    response = client.post("/api/v1/auth/face/login",
+                           data={"username": "13900000001", "challenge": "c" * 129,
+                                 "image": upload(photos["obama_2"])},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "challenge" in response.json["errors"]
