@@ -73,6 +73,8 @@ def create_application(person_id: str, holder_index: str, *, item_code: str | No
 
 
 def get_application(person_id: str, application_id: str) -> Application:
+    if not items.is_id(application_id):
+        raise NotFound()
     application = db.session.scalars(select(Application).where(
         Application.id == application_id, Application.person_id == person_id)).first()
     if application is None:
@@ -150,7 +152,7 @@ def submit(person_id: str, holder_index: str, application_id: str, form: dict | 
 
 def advance(application_id: str, status: str, note: str | None = None) -> Application:
     """The department's answer: accepted, rejected or completed. ``NotFound``, ``WrongStatus``."""
-    application = db.session.get(Application, application_id) if isinstance(application_id, str) else None
+    application = db.session.get(Application, application_id) if items.is_id(application_id) else None
     if application is None:
         raise NotFound()
     name, _parts = _subject(application.item_code, application.bundle_code)

@@ -17,19 +17,30 @@ from catalog.models import Bundle, ServiceItem
 from wallet.catalogue import LoadReport
 from wallet.models import CredentialType
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 _ITEM_FIELDS = {"code", "name", "department", "conditions", "steps", "time_limit_days", "fee",
                 "materials", "form", "guide"}
 _BUNDLE_FIELDS = {"code", "name", "description", "items"}
 _FORM_FIELDS = {"name", "label", "credential", "claim"}
 
 
+def is_code(value) -> bool:
+    """Whether ``value`` can be an item or bundle code (so that nothing else reaches SQL)."""
+    return isinstance(value, str) and _CODE.match(value) is not None
+
+
+def is_id(value) -> bool:
+    """Whether ``value`` can be one of our opaque ids (``app.ids.new_id``)."""
+    return isinstance(value, str) and _ID.match(value) is not None
+
+
 def get_item(code) -> ServiceItem | None:
-    return db.session.get(ServiceItem, code) if isinstance(code, str) else None
+    return db.session.get(ServiceItem, code) if is_code(code) else None
 
 
 def get_bundle(code) -> Bundle | None:
-    return db.session.get(Bundle, code) if isinstance(code, str) else None
+    return db.session.get(Bundle, code) if is_code(code) else None
 
 
 def list_items(department: str | None = None) -> list[ServiceItem]:

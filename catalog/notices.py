@@ -45,6 +45,10 @@ def unread_count(person_id: str) -> int:
 
 def mark_read(person_id: str, notice_id: str) -> None:
     """Mark one of the person's notices read (again is fine); ``NotFound`` for anyone else's."""
+    from catalog.items import is_id
+
+    if not is_id(notice_id):
+        raise NotFound()
     found = db.session.scalar(select(Notice.id).where(Notice.id == notice_id,
                                                       Notice.person_id == person_id))
     if found is None:

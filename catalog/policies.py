@@ -17,6 +17,7 @@ from app.extensions import db
 from app.ids import new_id
 from app.models import insert_for
 from catalog import notices, rules
+from catalog.items import is_id
 from catalog.models import FOUND, LAPSED, TAKEN_UP, Policy, PolicyMatch
 from identity.models import Person
 from wallet import service as wallet
@@ -80,7 +81,7 @@ def policies_in_force(now: datetime | None = None) -> list[Policy]:
 
 
 def get_policy(policy_id: str) -> Policy | None:
-    return db.session.get(Policy, policy_id) if isinstance(policy_id, str) else None
+    return db.session.get(Policy, policy_id) if is_id(policy_id) else None
 
 
 # The holder's side --------------------------------------------------------------------
@@ -98,6 +99,8 @@ def found_for(holder_index: str, limit: int = 100) -> list[tuple[PolicyMatch, Po
 def accept(holder_index: str, policy_id: str) -> tuple[PolicyMatch, Policy]:
     """Take up a policy found for the holder (again is fine). ``NotFound`` for a policy not
     found for them, lapsed, or no longer in force."""
+    if not is_id(policy_id):
+        raise NotFound()
     row = db.session.execute(
         select(PolicyMatch, Policy).join(Policy, Policy.id == PolicyMatch.policy_id)
         .where(PolicyMatch.holder_index == holder_index, PolicyMatch.policy_id == policy_id,

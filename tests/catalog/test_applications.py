@@ -112,7 +112,8 @@ def test_the_list_and_someone_elses_application(client, holder):
     listed = client.get("/api/v1/me/applications", headers=holder["headers"]).json
     assert {a["id"] for a in listed} == {first["id"], second["id"]}
     other = resident(client)
-    for path in (f"/api/v1/me/applications/{first['id']}",):
+    for path in (f"/api/v1/me/applications/{first['id']}", "/api/v1/me/applications/%00",
+                 "/api/v1/me/applications/" + "x" * 300):
         assert client.get(path, headers=other["headers"]).status_code == 404
     assert client.post(f"/api/v1/me/applications/{first['id']}/submit", json={},
                        headers=other["headers"]).status_code == 404

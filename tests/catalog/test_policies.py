@@ -53,7 +53,7 @@ def test_a_policy_finds_everyone_it_holds_for_without_applying(client, police, p
     assert my_policies(client, elder)[0]["status"] == "accepted"
     assert client.post(f"/api/v1/me/policies/{policy['id']}/accept",
                        headers=elder["headers"]).status_code == 200  # again is fine
-    for holder, policy_id in ((young, policy["id"]), (elder, "no-such-policy")):
+    for holder, policy_id in ((young, policy["id"]), (elder, "no-such-policy"), (elder, "%00"), (elder, "é" * 40)):
         refused = client.post(f"/api/v1/me/policies/{policy_id}/accept", headers=holder["headers"])
         assert refused.status_code == 404 and problem_type(refused) == "not-found"
 

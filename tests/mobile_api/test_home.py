@@ -96,7 +96,8 @@ def test_notices_are_listed_and_marked_read(client, clock):
 
     other = resident(client)
     assert client.post(f"/api/v1/me/notices/{notice['id']}/read", headers=other["headers"]).status_code == 404
-    assert client.post("/api/v1/me/notices/nope/read", headers=other["headers"]).status_code == 404
+    for bad in ("nope", "%00", "x" * 300):
+        assert client.post(f"/api/v1/me/notices/{bad}/read", headers=other["headers"]).status_code == 404
     assert my_notices(client, other) == []
     for query in ({"limit": 0}, {"limit": "many"}, {"unread": "perhaps"}):
         assert client.get("/api/v1/me/notices", query_string=query,

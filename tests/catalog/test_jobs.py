@@ -1,0 +1,55 @@
+"""The jobs on a real queue: enqueued only once the request commits, run by an RQ worker.
+
+The rest of the suite runs them synchronously (``is_async=False``, as on the embedded
+default and whenever TESTING); here ``synchronous()`` is turned off and an in-process
+``SimpleWorker`` drains the queue in burst mode, on fakeredis or on the Redis of REDIS_URL.
+"""
+from __future__ import annotations
+
+import pytest
+from rq import SimpleWorker
+
+from app.store import redis_client
+from catalog import jobs
+from tests.catalog.support import make_publisher, my_policies, publish
+from tests.helpers import resident
+from tests.wallet.support import issued, make_issuer, resident_id_claims
+
+SENIORS = [{"credential": "resident-id", "claim": "birthdate", "op": "age_gte", "value": 60}]
+
+
+@pytest.fixture
+def real_queue(monkeypatch, app):
+    monkeypatch.setattr(jobs, "synchronous", lambda: False)
+    return jobs.queue()
+
+
+def _drain(queue) -> None:
+    SimpleWorker([queue], connection=redis_client()).work(burst=True)
+
+
+def test_jobs_wait_for_the_commit_then_a_worker_runs_them(client, clock, real_queue):
+    assert real_queue.is_async
+    police = make_issuer(client, "市公安局", ("resident-id", "household-register"))
+    elder = resident(client)
+    issued(client, police, elder, claims=resident_id_claims(elder, birthdate="1950-01-01"))
+    assert real_queue.count == 1  # the re-evaluation of the holder, enqueued after the commit
+    _drain(real_queue)
+
+    policy = publish(client, make_publisher(client), SENIORS).json
+    assert real_queue.count == 1 and my_policies(client, elder) == []
+    _drain(real_queue)
+    assert [p["id"] for p in my_policies(client, elder)] == [policy["id"]]
+
+    later = resident(client)
+    issued(client, police, later, claims=resident_id_claims(later, birthdate="1940-01-01"))
+    assert my_policies(client, later) == []
+    _drain(real_queue)
+    assert [p["id"] for p in my_policies(client, later)] == [policy["id"]]
+    assert real_queue.count == 0 and len(real_queue.failed_job_registry) == 0
+
+
+def test_a_refused_request_enqueues_nothing(client, clock, real_queue):
+    publisher = make_publisher(client)
+    assert publish(client, publisher, [{"credential": "passport", "claim": "x", "op": "eq", "value": 1}]).status_code == 422
+    assert real_queue.count == 0
