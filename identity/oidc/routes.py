@@ -69,7 +69,6 @@ def discovery():
         "grant_types_supported": ["authorization_code", "refresh_token", DeviceGrant.GRANT_TYPE],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [keys.ALG],
-        "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
@@ -254,10 +253,15 @@ def authorize():
         signed_by_scan, scan_message = _finish_scan()
         signed = signed_by_scan or signed
         message = scan_message if action == "scan" else None
+    elif action == "logout":
+        session.pop(_SESSION, None)  # "not you?": sign in as someone else
+        signed = None
     elif signed is not None and action is None and "login" in prompts:
         signed = None  # prompt=login: sign in again, whatever the session
-    if signed is not None and action not in ("login", "scan") and not _fresh_enough(signed):
-        signed = None  # max_age: the last sign-in is too old
+    # max_age: the last sign-in is too old. Checked when the request arrives, not again when
+    # its consent form comes back, however long the person took to answer.
+    if signed is not None and action is None and not _fresh_enough(signed):
+        signed = None
 
     subject = None
     if signed is not None and client is not None:

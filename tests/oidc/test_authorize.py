@@ -330,3 +330,24 @@ def test_a_request_that_is_not_valid_checks_no_password(app, client):
         assert answer.status_code == 400 and "Location" not in answer.headers
     # Eight wrong passwords would have locked the account for a while; none was counted.
     assert "access_token" in login(client, person["phone"], person["password"])
+
+
+def test_max_age_is_checked_when_the_request_arrives_not_when_consent_returns(app, client, clock):
+    person, partner, browser = signed_in(app, client)
+    verifier, challenge = pkce()
+    page = browser.open(authorize_url(partner, challenge=challenge, max_age="0"))
+    page = browser.sign_in(page, person["phone"], person["password"])
+    clock.shift(30)  # the person reads the consent page
+    params = redirect_params(browser.consent(page))
+    assert exchange(client, partner, params["code"], verifier).status_code == 200
+
+
+def test_not_you_signs_the_browser_out(app, client):
+    person, partner, browser = signed_in(app, client)
+    _, challenge = pkce()
+    page = browser.open(authorize_url(partner, challenge=challenge))
+    page = browser.sign_in(page, person["phone"], person["password"])
+    page = browser.submit(page, "logout")
+    assert page.status_code == 200 and 'value="login"' in page.get_data(as_text=True)
+    again = browser.open(authorize_url(partner, challenge=challenge))
+    assert 'value="login"' in again.get_data(as_text=True)
