@@ -112,8 +112,10 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
     if errors:
         raise ValidationProblem(errors)
     index = _vault().index("uscc", clean["uscc"])
-    if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc_index == index)) is not None:
-        raise EnterpriseAlreadyRegistered()
+    existing = db.session.scalars(select(Enterprise).where(Enterprise.uscc_index == index)
+                                  .with_for_update()).first()
+    if existing is not None:
+        return _claim(existing, person_id, clean["name"])
     now = clock.now()
     for _ in range(_HANDLE_ATTEMPTS):
         enterprise_id = new_id()
@@ -140,18 +142,46 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
     return enterprise
 
 
-def _naming_licences(enterprise: Enterprise) -> list:
-    """The valid business licences held under the USCC that name the registrant."""
+def _claim(enterprise: Enterprise, person_id: str, name: str) -> Enterprise:
+    """Someone registers a USCC that is registered already. When the enterprise is not
+    verified and a valid licence names the caller as legal representative, the registration
+    passes to them (whoever registered first could not prove it, and must not hold the USCC
+    hostage): the earlier memberships end. Else ``EnterpriseAlreadyRegistered``."""
+    if is_verified(enterprise) or enterprise.registered_by == person_id or not _naming_licences(
+            enterprise.uscc_index, person_id):
+        raise EnterpriseAlreadyRegistered()
+    now = clock.now()
+    previous = enterprise.registered_by
+    for member in db.session.scalars(select(EnterpriseMember).where(
+            EnterpriseMember.enterprise_id == enterprise.id, EnterpriseMember.revoked_at.is_(None))):
+        member.revoked_at = now
+    member = db.session.scalars(select(EnterpriseMember).where(
+        EnterpriseMember.enterprise_id == enterprise.id, EnterpriseMember.person_id == person_id)).first()
+    if member is None:
+        member = EnterpriseMember(enterprise_id=enterprise.id, person_id=person_id)
+        db.session.add(member)
+    member.role, member.scopes, member.expires_at, member.revoked_at = ADMIN, list(SCOPES), None, None
+    member.added_by, member.created_at = None, now
+    enterprise.registered_by, enterprise.name = person_id, name
+    db.session.flush()
+    audit.record("enterprise-claim", enterprise=enterprise.id, person=person_id, previous=previous)
+    evaluate_verification(enterprise)
+    return enterprise
+
+
+def _naming_licences(uscc_index: str, person_id: str) -> list:
+    """The valid business licences held under the USCC that name this person as legal
+    representative."""
     from wallet import service as wallet
     from wallet.models import Credential
 
-    registrant = identity.get_person(enterprise.registered_by)
+    registrant = identity.get_person(person_id)
     if registrant is None:
         return []
     now = clock.now()
     found = []
     for credential in db.session.scalars(select(Credential).where(
-            Credential.holder_index == enterprise.uscc_index, Credential.vct == LICENCE,
+            Credential.holder_index == uscc_index, Credential.vct == LICENCE,
             Credential.revoked_at.is_(None))):
         if not wallet.usable(credential, now):
             continue
@@ -167,7 +197,7 @@ def _naming_licences(enterprise: Enterprise) -> list:
 
 def evaluate_verification(enterprise: Enterprise) -> bool:
     """Verify or un-verify the enterprise by the licences held now; returns ``verified``."""
-    licences = _naming_licences(enterprise)
+    licences = _naming_licences(enterprise.uscc_index, enterprise.registered_by)
     until: datetime | None = None
     if licences and all(c.valid_until is not None for c in licences):
         until = max(clock.aware(c.valid_until) for c in licences)

@@ -231,3 +231,21 @@ def is_guardian(guardian: Person, child: Person) -> bool:
     return any(c.get("household_head") == guardian.name and c.get("address") in addresses
                and _same_number(c.get("id_number"), child_number)
                for c in _valid_claims(child.id_number_index, "household-register"))
+
+
+def relation_record(person_id: str, proxy_id: str) -> tuple[Proxy, Person, Person, list]:
+    """One relation as both people see it, with the scans of codes the proxy showed through it
+    (newest first: ``(scan, service point name)``). ``NotFound``, ``NotAProxy``."""
+    from codes.models import Scan, ServicePoint
+    from identity.enterprise_models import ScanPresenter
+
+    proxy = _get(proxy_id)
+    if person_id not in (proxy.proxy_id, proxy.principal_id, proxy.accepted_by):
+        raise NotAProxy()
+    scans = db.session.execute(
+        select(Scan, ServicePoint.name)
+        .join(ScanPresenter, ScanPresenter.scan_id == Scan.id)
+        .join(ServicePoint, ServicePoint.id == Scan.service_point_id)
+        .where(ScanPresenter.proxy_id == proxy.id)
+        .order_by(Scan.created_at.desc(), Scan.id).limit(50)).all()
+    return proxy, identity.get_person(proxy.proxy_id), identity.get_person(proxy.principal_id), scans

@@ -41,6 +41,19 @@ class ProxySchema(Schema):
     ended_at = fields.String(allow_none=True)
 
 
+class ShownScanSchema(Schema):
+    scan_id = fields.String(required=True)
+    scanned_at = fields.String(required=True)
+    service_point = fields.Dict(required=True)
+    purpose = fields.String(required=True)
+    shared = fields.List(fields.Dict())
+
+
+class ProxyRecordSchema(ProxySchema):
+    scans = fields.List(fields.Nested(ShownScanSchema), metadata={
+        "description": "scans of the codes the proxy showed through this relation, newest first"})
+
+
 def _time(moment):
     return clock.rfc3339(moment) if moment is not None else None
 
@@ -88,6 +101,22 @@ def invite(data):
 def list_proxies():
     """Both directions: the people I act for and those who act for me, ended ones too"""
     return [_body(p, g.principal_id, a, pr) for p, a, pr in proxies.proxies_of(g.principal_id)]
+
+
+@blp.get("/me/proxies/<proxy_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, ProxyRecordSchema)
+@blp.alt_response(403, **_NOT_A_PROXY)
+@blp.alt_response(404, **_NOT_FOUND)
+@require(RESIDENT)
+def get_proxy(proxy_id):
+    """One relation, as both people see it, with the scans of the codes shown through it"""
+    proxy, acting, principal, scans = proxies.relation_record(g.principal_id, proxy_id)
+    body = _body(proxy, g.principal_id, acting, principal)
+    body["scans"] = [{"scan_id": scan.id, "scanned_at": clock.rfc3339(scan.created_at),
+                      "service_point": {"name": name}, "purpose": scan.purpose,
+                      "shared": scan.shared or []} for scan, name in scans]
+    return body
 
 
 @blp.post("/me/proxies/<proxy_id>/accept")

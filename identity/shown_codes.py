@@ -172,3 +172,24 @@ def answerable(person_id: str, person_column, scan_column):
         return personal
     return or_(personal, scan_column.in_(
         select(ScanPresenter.scan_id).where(ScanPresenter.enterprise_id.in_(mine))))
+
+
+def on_behalf_of(person_id: str, requests) -> dict[str, dict]:
+    """For the material requests among ``requests`` that the person answers for someone else:
+    request id → ``{kind, display_name}`` (an enterprise's name, or the principal masked)."""
+    from identity.models import Person
+
+    scan_ids = {r.scan_id for r in requests}
+    names = dict(db.session.execute(
+        select(ScanPresenter.scan_id, Enterprise.name)
+        .join(Enterprise, Enterprise.id == ScanPresenter.enterprise_id)
+        .where(ScanPresenter.scan_id.in_(scan_ids))).all()) if scan_ids else {}
+    others = {r.person_id for r in requests if r.person_id != person_id and r.scan_id not in names}
+    people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(others)))} if others else {}
+    found = {}
+    for r in requests:
+        if r.scan_id in names:
+            found[r.id] = {"kind": "enterprise", "display_name": names[r.scan_id]}
+        elif r.person_id in people:
+            found[r.id] = {"kind": "person", "display_name": identity.display_name(people[r.person_id])}
+    return found

@@ -8,6 +8,7 @@ from app.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
 from app.extensions import db
 from identity import service as identity
+from identity import shown_codes
 from wallet import consents, issuers, service, status, verify
 from wallet.models import CARD
 from wallet.schemas import (
@@ -257,9 +258,13 @@ def request_state(scan_id, request_id):
 @require(RESIDENT)
 def my_consents(query):
     """Requests for my materials waiting for my answer: who asks, why, for what"""
+    pending = consents.pending_consents(g.principal_id)
+    # Hook (identity.shown_codes): whom I answer for, when not for myself.
+    others = shown_codes.on_behalf_of(g.principal_id, [r for r, _ in pending])
     return [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
-             "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
-            for r, name in consents.pending_consents(g.principal_id)]
+             "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at),
+             **({"on_behalf_of": others[r.id]} if r.id in others else {})}
+            for r, name in pending]
 
 
 @blp.post("/me/consents/<consent_id>/approve")

@@ -163,6 +163,12 @@ class ServicePointNameSchema(Schema):
     name = fields.String(required=True)
 
 
+class OnBehalfOfSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "`person` or `enterprise`"})
+    display_name = fields.String(required=True, metadata={
+        "description": "the person I act for (masked), or the enterprise's name"})
+
+
 class ConsentSchema(Schema):
     id = fields.String(required=True)
     request_id = fields.String(required=True)
@@ -170,3 +176,6 @@ class ConsentSchema(Schema):
     purpose = fields.String(required=True)
     types = fields.List(fields.String(), required=True)
     expires_at = fields.String(required=True)
+    on_behalf_of = fields.Nested(OnBehalfOfSchema, metadata={
+        "description": "present when I answer for someone else: a person I act for as their "
+                       "proxy, or an enterprise whose `consent` scope I hold"})

@@ -126,3 +126,20 @@ def test_an_expired_licence_no_longer_verifies(client, clock):
     assert _get(client, founder, enterprise_id).json["verified"] is False
     wallet = client.get(f"/api/v1/enterprises/{enterprise_id}/wallet", headers=founder["headers"])
     assert wallet.status_code == 403 and problem_type(wallet) == "enterprise-not-verified"
+
+
+def test_the_licensed_legal_representative_claims_a_uscc_someone_else_registered(client):
+    squatter, owner = resident(client), resident(client)
+    uscc = new_uscc()
+    enterprise_id = register_enterprise(client, squatter, uscc).json["id"]
+    # Without a licence naming them, the second registration is refused.
+    assert register_enterprise(client, owner, uscc).status_code == 409
+    issue_licence(client, market_regulator(client), uscc, owner)
+    claimed = register_enterprise(client, owner, uscc)
+    assert claimed.status_code == 201, claimed.json
+    assert claimed.json["id"] == enterprise_id and claimed.json["verified"] is True
+    assert _get(client, squatter, enterprise_id).status_code == 404
+    # Verified now: nobody else takes it, not even with a licence of their own.
+    other = resident(client)
+    issue_licence(client, market_regulator(client), uscc, other)
+    assert register_enterprise(client, other, uscc).status_code == 409

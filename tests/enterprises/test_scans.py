@@ -98,6 +98,7 @@ def test_materials_come_from_the_enterprise_wallet_with_a_consent_members_approv
     assert client.get("/api/v1/me/consents?status=pending", headers=clerk["headers"]).json == []
     [consent] = client.get("/api/v1/me/consents?status=pending", headers=signer["headers"]).json
     assert consent["types"] == ["business-licence", "resident-id"]
+    assert consent["on_behalf_of"] == {"kind": "enterprise", "display_name": "北京一码科技有限公司"}
     denied = client.post(f"/api/v1/me/consents/{consent['id']}/approve", headers=clerk["headers"])
     assert denied.status_code == 404
     approved = client.post(f"/api/v1/me/consents/{consent['id']}/approve", headers=signer["headers"])

@@ -79,6 +79,14 @@ def test_the_proxy_shows_the_other_persons_code_and_the_scan_names_both(client):
     # The principal's own scans list it: it was their code.
     assert [s["scan_id"] for s in client.get("/api/v1/me/scans", headers=mother["headers"]).json] == [
         scanned.json["scan_id"]]
+    # Both see it in the relation's record; nobody else does.
+    for person in (son, mother):
+        record = client.get(f"/api/v1/me/proxies/{proxy_id}", headers=person["headers"])
+        assert record.status_code == 200 and record.json["id"] == proxy_id
+        assert [(s["scan_id"], s["service_point"]["name"]) for s in record.json["scans"]] == [
+            (scanned.json["scan_id"], "社区医院")]
+    record = client.get(f"/api/v1/me/proxies/{proxy_id}", headers=resident(client)["headers"])
+    assert record.status_code == 403 and problem_type(record) == "not-a-proxy"
 
 
 def test_nobody_else_shows_the_code(client):
@@ -151,7 +159,8 @@ def test_bad_invitations_are_4xx(client, body):
 @pytest.mark.parametrize("bad", ["nope", "a" * 40, "%00", "x y"])
 def test_odd_ids_are_404(client, bad):
     person = resident(client)
-    for method, path in (("post", f"/{bad}/accept"), ("delete", f"/{bad}"), ("get", f"/{bad}/code")):
+    for method, path in (("post", f"/{bad}/accept"), ("delete", f"/{bad}"), ("get", f"/{bad}/code"),
+                         ("get", f"/{bad}")):
         response = getattr(client, method)(f"/api/v1/me/proxies{path}", headers=person["headers"])
         assert response.status_code in (404, 405), (method, path, response.status_code)
 
@@ -226,7 +235,7 @@ def test_an_adult_accepts_for_themself_even_with_a_parent_around(client, clock):
 
 
 def test_the_proxy_answers_the_other_persons_consent_requests(client):
-    son, mother, stranger = resident(client), resident(client), resident(client)
+    son, mother, stranger = resident(client), resident(client, name="李秀英"), resident(client)
     proxy_id = _active(client, son, mother, "parent")
     hall = make_service_point(client)
     code = client.get(f"/api/v1/me/proxies/{proxy_id}/code", headers=son["headers"]).json["code"]
@@ -237,6 +246,8 @@ def test_the_proxy_answers_the_other_persons_consent_requests(client):
     [seen_by_son] = client.get("/api/v1/me/consents?status=pending", headers=son["headers"]).json
     [seen_by_mother] = client.get("/api/v1/me/consents?status=pending", headers=mother["headers"]).json
     assert seen_by_son["id"] == seen_by_mother["id"]
+    assert seen_by_son["on_behalf_of"] == {"kind": "person", "display_name": "李**"}
+    assert "on_behalf_of" not in seen_by_mother
     assert client.get("/api/v1/me/consents?status=pending", headers=stranger["headers"]).json == []
     assert client.post(f"/api/v1/me/consents/{seen_by_son['id']}/approve",
                        headers=stranger["headers"]).status_code == 404
