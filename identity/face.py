@@ -189,7 +189,6 @@ def enrol_face(person: Person, image: bytes, consent: bool) -> FaceTemplate:
     if not consent:
         raise ConsentRequired()
     encoding = encode_face(image)
-    current = get_template(person.id)
     portrait, registered = resident_id_portrait(person)
     matched = False
     if portrait is not None:
@@ -200,7 +199,11 @@ def enrol_face(person: Person, image: bytes, consent: bool) -> FaceTemplate:
         if reference is None or not matches(encoding, reference):
             raise FaceMismatch("The face does not match the portrait of your resident ID.")
         matched = True
-    elif current is not None and current.portrait_matched:
+    # Two enrolments of one person at once: the second waits here for the first's commit
+    # (the image work above runs unlocked).
+    db.session.refresh(person, with_for_update=True)
+    current = db.session.get(FaceTemplate, person.id, populate_existing=True)
+    if not matched and current is not None and current.portrait_matched:
         if not matches(encoding, _open(current)):
             raise FaceMismatch("The enrolled face was matched to your resident ID; "
                                "a new one must be the same person.")

@@ -176,3 +176,28 @@ def test_removing_a_matched_face_leaves_level_2(client, photos):
     assert enrol(client, holder, photos["obama_2"]).status_code == 204
     assert client.delete("/api/v1/me/face", headers=holder["headers"]).status_code == 204
     assert level(client, holder) == 2
+
+
+def test_two_enrolments_at_once_leave_one_face(committing_app, photos):
+    """Both answer 204 (the second waits for the first), and one template remains."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    client = committing_app.test_client()
+    holder = resident(client)
+    answers = []
+
+    def put(photo):
+        answers.append(enrol(committing_app.test_client(), holder, photos[photo]).status_code)
+
+    threads = [threading.Thread(target=put, args=(name,)) for name in ("obama_1", "obama_2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [204, 204]
+    with committing_app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(FaceTemplate)
+                                  .where(FaceTemplate.person_id == holder["profile"]["id"]))
+    assert count == 1
