@@ -1,10 +1,13 @@
 """The authorization endpoint and the token endpoint against the OpenID Connect basic-OP
 checks that apply, RFC 9700's PKCE rules, and the sign-in and consent pages."""
-from urllib.parse import parse_qs, urlsplit
+from datetime import timedelta
 
+import pyotp
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from app import clock as app_clock
+from app.extensions import db
 from identity.oidc.models import AuthorizationCode, digest
 from identity.oidc.subjects import resolve_subject
 from tests.conftest import START
@@ -179,11 +182,7 @@ def test_pkce_is_required_and_s256_only(app, client):
     assert wrong.json["error"] == "invalid_grant"
 
 
-def test_a_verifier_without_a_challenge_is_refused(app, client, clock):
-    from app import clock as app_clock
-    from app.extensions import db
-    from datetime import timedelta
-
+def test_a_verifier_without_a_challenge_is_refused(app, client):
     person, partner, _ = signed_in(app, client)
     # A code from before PKCE was required, made as the store would hold it.
     db.session.add(AuthorizationCode(
@@ -300,8 +299,6 @@ def test_introspection_shows_a_partner_only_its_own_tokens(app, client):
 
 
 def test_the_sign_in_page_asks_for_the_one_time_code_when_two_step_is_on(app, client, clock):
-    import pyotp
-
     person, partner, browser = signed_in(app, client)
     secret = client.post("/api/v1/auth/totp", headers=person["headers"]).json["secret"]
     assert client.post("/api/v1/auth/totp/confirm", json={"otp": pyotp.TOTP(secret).now()},

@@ -2,6 +2,9 @@
 and the QR code on our own sign-in page."""
 import re
 
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
 from identity.oidc.device import USER_CODE_ALPHABET
 from tests.helpers import resident
 from tests.oidc.support import Browser, authorize_url, basic, exchange, make_partner, pkce, redirect_params
@@ -120,9 +123,8 @@ def test_scan_to_login_on_the_sign_in_page(app, client):
     params = redirect_params(browser.submit(waiting, "scan"))
     token = exchange(client, partner, params["code"], verifier)
     assert token.status_code == 200
-    assert "swk" in __import__("joserfc").jwt.decode(
-        token.json["id_token"],
-        __import__("joserfc").jwk.KeySet.import_key_set(client.get("/oauth/jwks").json)).claims["amr"]
+    keys = KeySet.import_key_set(client.get("/oauth/jwks").json)
+    assert jwt.decode(token.json["id_token"], keys).claims["amr"] == ["swk"]
 
 
 def test_a_scan_declined_in_the_app_signs_nobody_in(app, client):
