@@ -10,11 +10,12 @@ from marshmallow import Schema, fields, validate
 from app import clock
 from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
-from identity import enterprises, shown_codes
-from identity.enterprise_models import ROLES, SCOPES, SHOW_CODE
+from app.schemas import PROBLEM_JSON as PROBLEM
+from app.schemas import ProblemSchema, Text
 from codes.format import ENTERPRISE
 from codes.schemas import CodeSchema
+from identity import enterprises, shown_codes
+from identity.enterprise_models import ROLES, SCOPES, SHOW_CODE
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
                 description="Enterprises and the residents who act for them")

@@ -27,7 +27,12 @@ from app.ids import new_handle, new_id
 from identity import service as identity
 from identity import uscc as gb32100
 from identity.enterprise_models import (
-    ADMIN, MANAGE_MEMBERS, ROLES, SCOPES, Enterprise, EnterpriseMember,
+    ADMIN,
+    MANAGE_MEMBERS,
+    ROLES,
+    SCOPES,
+    Enterprise,
+    EnterpriseMember,
 )
 from identity.id_numbers import validate_id_number
 
@@ -384,7 +389,7 @@ def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
     from identity.enterprise_models import WALLET_READ
     from wallet import service as wallet
 
-    enterprise, member = require_scope(person_id, enterprise_id, WALLET_READ)
+    enterprise, _ = require_scope(person_id, enterprise_id, WALLET_READ)
     items = []
     for credential, ctype, issuer in wallet.wallet_of(enterprise.uscc_index):
         claims = wallet.claims_of(credential)

@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 from app import clock
 from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from app.schemas import PROBLEM_JSON as PROBLEM
+from app.schemas import ProblemSchema, Text
 from codes.format import PERSON
 from codes.schemas import CodeSchema
 from identity import proxies, shown_codes

@@ -25,7 +25,12 @@ from codes.format import ENTERPRISE, PERSON, Claims, new_cti
 from identity import enterprises
 from identity import service as identity
 from identity.enterprise_models import (
-    ACTIVE, SHOW_CODE, Enterprise, EnterpriseMember, Proxy, ScanPresenter,
+    ACTIVE,
+    SHOW_CODE,
+    Enterprise,
+    EnterpriseMember,
+    Proxy,
+    ScanPresenter,
 )
 
 

@@ -1,7 +1,8 @@
 """Any JSON at the enterprise and proxy routes is answered with a 2xx or a 4xx, never a 5xx."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.enterprises.support import verified_enterprise
 from tests.helpers import resident

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.codes.support import problem_type, signed_in_again
-from tests.enterprises.support import add_member, member_id, new_uscc, register_enterprise, verified_enterprise
+from tests.codes.support import problem_type
+from tests.enterprises.support import (
+    add_member,
+    member_id,
+    new_uscc,
+    register_enterprise,
+    verified_enterprise,
+)
 from tests.helpers import resident
 
 ALL = {"show-code", "wallet:read", "consent", "manage-members"}

@@ -5,7 +5,11 @@ import pytest
 
 from tests.codes.support import problem_type
 from tests.enterprises.support import (
-    issue_licence, market_regulator, new_uscc, register_enterprise, revoke,
+    issue_licence,
+    market_regulator,
+    new_uscc,
+    register_enterprise,
+    revoke,
 )
 from tests.helpers import resident
 

@@ -1,6 +1,7 @@
 """GB 32100 unified social credit codes: both check characters, the alphabet, normalising."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from identity import uscc
 
