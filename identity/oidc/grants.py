@@ -11,7 +11,9 @@ from authlib.oauth2.rfc6749.errors import (
     AccessDeniedError,
     InvalidGrantError,
     InvalidRequestError,
+    InvalidScopeError,
 )
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -128,6 +130,12 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation: each refresh token works once
 
     def authenticate_refresh_token(self, refresh_token):
+        requested = self.request.payload.scope
+        if requested:
+            # Authlib checks the scope after this; a refused scope must not spend the token.
+            row = service.find_token(refresh_token, "refresh_token")
+            if row is not None and not set(scope_to_list(requested)) <= set(row.scope.split()):
+                raise InvalidScopeError()
         return service.spend_refresh_token(refresh_token, self.request.client.get_client_id())
 
     def authenticate_user(self, refresh_token):

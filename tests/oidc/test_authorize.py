@@ -348,3 +348,17 @@ def test_not_you_signs_the_browser_out(app, client):
     assert page.status_code == 200 and 'value="login"' in page.get_data(as_text=True)
     again = browser.open(authorize_url(partner, challenge=challenge))
     assert 'value="login"' in again.get_data(as_text=True)
+
+
+def test_a_refresh_may_narrow_the_scope_but_not_widen_it(app, client):
+    person, partner, browser = signed_in(app, client)
+    code, verifier, _ = get_code(browser, partner, person, scope="openid profile")
+    token = exchange(client, partner, code, verifier).json
+    wider = client.post("/oauth/token", headers=basic(partner), data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "scope": "openid profile phone"})
+    assert wider.status_code == 400 and wider.json["error"] == "invalid_scope"
+    narrower = client.post("/oauth/token", headers=basic(partner), data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+        "scope": "openid"})
+    assert narrower.status_code == 200 and narrower.json["scope"] == "openid"
