@@ -112,7 +112,9 @@ def my_enterprises():
 @require(RESIDENT)
 def get_enterprise(enterprise_id):
     """One enterprise: whether it is verified, my role and scopes"""
-    return enterprises.enterprise_view(*enterprises.acting_member(g.principal_id, enterprise_id))
+    body = enterprises.enterprise_view(*enterprises.acting_member(g.principal_id, enterprise_id))
+    db.session.commit()  # a licence that came into force since verifies it now
+    return body
 
 
 @blp.get("/enterprises/<enterprise_id>/members")

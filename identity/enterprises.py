@@ -251,6 +251,10 @@ def acting_member(person_id: str, enterprise_id: str) -> tuple[Enterprise, Enter
         .where(Enterprise.id == enterprise_id, EnterpriseMember.person_id == person_id)).first()
     if row is None or not _live(row[1]):
         raise NotFound()
+    if not is_verified(row[0]):
+        # A licence issued with a future valid_from verifies with no event when it comes into
+        # force: an unverified enterprise looks again (one indexed query) when a member acts.
+        evaluate_verification(row[0])
     return row[0], row[1]
 
 

@@ -147,3 +147,14 @@ def test_the_licensed_legal_representative_claims_a_uscc_someone_else_registered
     other = resident(client)
     issue_licence(client, market_regulator(client), uscc, other)
     assert register_enterprise(client, other, uscc).status_code == 409
+
+
+def test_a_licence_that_comes_into_force_later_verifies_then(client, clock):
+    founder = resident(client)
+    uscc = new_uscc()
+    issue_licence(client, market_regulator(client), uscc, founder, valid_from="2026-11-25T09:10:00Z")
+    enterprise_id = register_enterprise(client, founder, uscc).json["id"]
+    assert _get(client, founder, enterprise_id).json["verified"] is False
+    clock.shift(10 * 60)
+    assert _get(client, founder, enterprise_id).json["verified"] is True
+    assert client.get(f"/api/v1/enterprises/{enterprise_id}/code", headers=founder["headers"]).status_code == 200
