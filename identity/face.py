@@ -18,13 +18,12 @@ from app.errors import Problem, ServiceUnavailable
 from app.extensions import db
 from app.store import redis_client
 from app.tokens import start_session
-from identity import face_images, service
+from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
 from identity.throttle import LoginThrottle, Lockout
 
-RESIDENT_ID = "resident-id"
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
 
@@ -152,28 +151,18 @@ def get_template(person_id: str) -> FaceTemplate | None:
 # Enrolment -----------------------------------------------------------------------------
 
 
-def resident_id_portrait(person: Person) -> tuple[bytes | None, bool]:
-    """The portrait (JPEG bytes) of the person's newest valid ``resident-id`` credential, if it
-    carries one, and whether that credential matches the registration (name and ID number:
-    assurance level 2)."""
+def resident_id_portrait(person: Person) -> bytes | None:
+    """The portrait (JPEG bytes) of the person's newest valid ``resident-id``, if it has one."""
     import base64
     import binascii
 
-    from wallet import service as wallet
-
-    credential = wallet.usable_credentials(person.id_number_index, [RESIDENT_ID]).get(RESIDENT_ID)
-    if credential is None:
-        return None, False
-    claims = wallet.claims_of(credential)
-    registered = (claims.get("name") == person.name
-                  and str(claims.get("id_number", "")).strip().upper() == service.id_number_of(person))
-    portrait = claims.get("portrait")
+    portrait = (assurance.resident_id_claims(person) or {}).get("portrait")
     if not isinstance(portrait, str) or not portrait:
-        return None, registered
+        return None
     try:
-        return base64.b64decode(portrait, validate=False), registered
+        return base64.b64decode(portrait, validate=False)
     except (binascii.Error, ValueError):
-        return None, registered
+        return None
 
 
 def enrol_face(person: Person, image: bytes, consent: bool) -> FaceTemplate:
@@ -189,7 +178,7 @@ def enrol_face(person: Person, image: bytes, consent: bool) -> FaceTemplate:
     if not consent:
         raise ConsentRequired()
     encoding = encode_face(image)
-    portrait, registered = resident_id_portrait(person)
+    portrait = resident_id_portrait(person)
     matched = False
     if portrait is not None:
         try:
@@ -218,10 +207,8 @@ def enrol_face(person: Person, image: bytes, consent: bool) -> FaceTemplate:
     current.template_enc = _seal(person.id, encoding)
     current.portrait_matched = matched
     current.consented_at = now
-    if matched and registered and person.assurance_level < 3:
-        person.assurance_level = 3
-        person.updated_at = now
     db.session.flush()
+    assurance.refresh_assurance(person)
     audit.record("face-enrol", person=person.id, portrait_matched=matched)
     return current
 
@@ -232,10 +219,8 @@ def remove_face(person: Person) -> bool:
     if template is None:
         return False
     db.session.delete(template)
-    if person.assurance_level >= 3:
-        person.assurance_level = 2
-        person.updated_at = clock.now()
     db.session.flush()
+    assurance.refresh_assurance(person)
     audit.record("face-remove", person=person.id)
     return True
 

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
-from identity import service, sessions
+from identity import assurance, service, sessions
 from identity.errors import InvalidToken
 from identity.schemas import (
     LoginSchema,
@@ -39,6 +39,7 @@ def register(data):
     field) for a bad checksum, phone, name or a weak password.
     """
     person = service.register_resident(**data)
+    assurance.refresh_assurance(person)  # a resident-id issued before registering counts at once
     db.session.commit()
     return person
 
@@ -124,7 +125,10 @@ def confirm_totp(data):
 @require(RESIDENT)
 def me():
     """My profile, with my assurance level"""
-    return _current_person()
+    person = _current_person()
+    assurance.refresh_assurance(person)
+    db.session.commit()  # a level that changed (a credential expired, say) is kept
+    return person
 
 
 def _bearer_token() -> str | None:

@@ -16,12 +16,14 @@ def test_me_is_the_masked_profile_with_the_assurance_level(client):
     assert isinstance(response.json["assurance_level"], int)
 
 
-def test_me_follows_the_stored_assurance_level(client):
+def test_me_refreshes_a_stale_stored_assurance_level(client):
     r = resident(client)
     person = db.session.get(Person, r["profile"]["id"])
-    person.assurance_level = 2
+    person.assurance_level = 3  # as if the credential behind it had lapsed unnoticed
     db.session.commit()
-    assert client.get("/api/v1/me", headers=r["headers"]).json["assurance_level"] == 2
+    assert client.get("/api/v1/me", headers=r["headers"]).json["assurance_level"] == 1
+    db.session.expire_all()
+    assert db.session.get(Person, r["profile"]["id"]).assurance_level == 1
 
 
 def test_me_needs_a_residents_access_token(client):
