@@ -70,18 +70,25 @@ def seed_service_points() -> list[dict]:
 
 @demo_cli.command("seed")
 def seed():
-    """Create the demo residents and service points (once) and print their credentials."""
+    """Create the demo residents, service points, issuers, their first credentials and the
+    catalogue (each once) and print the credentials to sign in with."""
+    from app import audit
     from app.extensions import db
+    from catalog.demo import seed_catalogue
     from codes.keys import ensure_signing_key
+    from wallet.demo import seed_credentials, seed_issuers
 
     try:
-        from catalog.demo import seed_catalogue
-
-        out = {"residents": seed_residents(), "service_points": seed_service_points(),
-               "catalogue": seed_catalogue()}
+        residents = seed_residents()
+        out = {"residents": residents, "service_points": seed_service_points(),
+               "issuers": seed_issuers(lambda client_id: demo_secret(client_id, "issuer"))}
+        seed_credentials(residents)
+        out["catalogue"] = seed_catalogue()
         ensure_signing_key()
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    audit.seal()
+    db.session.commit()
     click.echo(json.dumps(out, ensure_ascii=False, indent=2))
