@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
 from app.extensions import db
+from app.store import redis_client
 from app.models import UTCDateTime, insert_for
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,42 @@ def seal(max_rounds: int = 100) -> int:
     return total
 
 
+# Set while a seal job is queued and has not started; see ``request_seal``.
+_SEAL_QUEUED = "audit:seal-queued"
+
+
+def request_seal() -> None:
+    """After a commit that recorded entries: make sure a seal runs soon.
+
+    Synchronous queue (embedded, tests): seal here and now. A real queue: enqueue one seal job
+    unless one is queued already; the job clears the flag *before* it looks for unsealed
+    entries, so an entry committed by a writer that found the flag set is in its look.
+    """
+    from app import jobs
+
+    if jobs.synchronous():
+        seal()
+    elif redis_client().set(_SEAL_QUEUED, 1, nx=True, ex=30):
+        # ex: a job lost with its worker leaves the flag for 30 s at most.
+        jobs.enqueue_now(seal_job)
+
+
+def seal_job() -> int:
+    """The RQ job: chain everything unsealed (in the worker's own app context)."""
+    from app import jobs
+
+    with jobs.WorkUnit():
+        redis_client().delete(_SEAL_QUEUED)
+        return seal()
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _seal_after_commit(response):
         # Routes commit before they answer; an error answer committed nothing to seal.
         if db.session.info.get(_PENDING) and response.status_code < 400:
             try:
-                seal()
+                request_seal()
             except Exception as exc:  # the request's own work is committed: answer it
                 log.error("audit seal failed; the next seal takes these entries",
                           extra={"error_type": type(exc).__name__})
