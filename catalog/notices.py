@@ -55,3 +55,12 @@ def mark_read(person_id: str, notice_id: str) -> None:
         raise NotFound()
     db.session.execute(update(Notice).where(Notice.id == notice_id, Notice.read_at.is_(None))
                        .values(read_at=clock.now()).execution_options(synchronize_session=False))
+
+
+def latest_with_unread(person_id: str, limit: int = 5) -> tuple[list[Notice], int]:
+    """The newest notices and how many of all are unread, in one query (for the home screen)."""
+    unread = select(func.count()).select_from(Notice).where(
+        Notice.person_id == person_id, Notice.read_at.is_(None)).scalar_subquery()
+    rows = db.session.execute(select(Notice, unread).where(Notice.person_id == person_id)
+                              .order_by(Notice.created_at.desc(), Notice.id).limit(limit)).all()
+    return [notice for notice, _count in rows], (rows[0][1] if rows else 0)

@@ -7,6 +7,8 @@ batch. Every step is idempotent: a holder found twice is one match and one notic
 """
 from __future__ import annotations
 
+import binascii
+import json
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
@@ -124,18 +126,56 @@ def _usable_clause(now: datetime):
                 or_(Credential.valid_from.is_(None), Credential.valid_from <= now))
 
 
-def claims_by_holder(holders: list[str], types: list[str], now: datetime) -> dict[str, dict[str, dict]]:
-    """``{holder: {type: claims}}`` from each holder's newest valid credential of each type,
-    in one query."""
+def claims_needed(rule_list: list[dict]) -> dict[str, set[str]]:
+    """``{type: claim names}`` that the rules read."""
+    needed: dict[str, set[str]] = {}
+    for rule in rule_list:
+        needed.setdefault(rule["credential"], set()).add(rule["claim"])
+    return needed
+
+
+def _b64url_bytes(text: str) -> bytes:
+    return binascii.a2b_base64(text.translate(_URLSAFE) + "=" * (-len(text) % 4))
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def read_claims(sd_jwt: str, names: set[str]) -> dict:
+    """The named claims of an SD-JWT the platform issued itself (no verification, as
+    ``wallet.sdjwt.claims_of``), decoding only the disclosures that may hold one of them: the
+    JSON of a disclosure is parsed only when its bytes carry a wanted name."""
+    markers = [json.dumps(name).encode() for name in names]
+    found = {}
+    for disclosure in sd_jwt.split("~")[1:-1]:
+        try:
+            raw = _b64url_bytes(disclosure)
+        except (binascii.Error, ValueError):
+            continue
+        if not any(marker in raw for marker in markers):
+            continue
+        try:
+            _salt, name, value = json.loads(raw)
+        except (ValueError, TypeError):
+            continue
+        if name in names:
+            found[name] = value
+    return found
+
+
+def claims_by_holder(holders: list[str], needed: dict[str, set[str]],
+                     now: datetime) -> dict[str, dict[str, dict]]:
+    """``{holder: {type: claims}}`` from each holder's newest valid credential of each type
+    that ``needed`` names, with the claims it names, in one query."""
     found: dict[str, dict[str, dict]] = {}
     rows = db.session.execute(
         select(Credential.id, Credential.holder_index, Credential.vct, Credential.sd_jwt_enc)
-        .where(Credential.holder_index.in_(holders), Credential.vct.in_(types), _usable_clause(now))
+        .where(Credential.holder_index.in_(holders), Credential.vct.in_(list(needed)), _usable_clause(now))
         .order_by(Credential.holder_index, Credential.vct, Credential.issued_at.desc()))
     for row in rows:
         by_type = found.setdefault(row.holder_index, {})
         if row.vct not in by_type:
-            by_type[row.vct] = wallet.claims_of(row)
+            by_type[row.vct] = read_claims(wallet.sd_jwt_of(row), needed[row.vct])
     return found
 
 
@@ -188,6 +228,7 @@ def evaluate_policy(policy: Policy, batch: int = BATCH) -> dict:
         return totals
     today = rules.local_today(now)
     types = rules.types_of(policy.rules)
+    needed = claims_needed(policy.rules)
     seen: set[str] = set()
     last = ""
     while True:
@@ -199,7 +240,7 @@ def evaluate_policy(policy: Policy, batch: int = BATCH) -> dict:
             break
         last = holders[-1]
         seen.update(holders)
-        claims = claims_by_holder(holders, types, now)
+        claims = claims_by_holder(holders, needed, now)
         qualifying = {h for h in holders if rules.policy_holds(policy.rules, claims.get(h, {}), today)}
         outcome = record_outcome(policy, holders, qualifying, now)
         totals["holders"] += len(holders)
@@ -224,8 +265,8 @@ def reevaluate_holder(holder_index: str) -> dict:
     in_force_now = policies_in_force(now)
     if not in_force_now:
         return totals
-    types = list(dict.fromkeys(t for p in in_force_now for t in rules.types_of(p.rules)))
-    claims = claims_by_holder([holder_index], types, now).get(holder_index, {})
+    needed = claims_needed([rule for p in in_force_now for rule in p.rules])
+    claims = claims_by_holder([holder_index], needed, now).get(holder_index, {})
     today = rules.local_today(now)
     for policy in in_force_now:
         holds = rules.policy_holds(policy.rules, claims, today)

@@ -2,12 +2,13 @@
 
 Home runs a fixed number of SQL statements whatever the wallet holds: the person, the wallet
 (credentials with their types and issuers, one query), pending consents, applications in
-progress, policies found, recent scans, notices and the unread count, one query each; the
-code comes from Redis. Only cards are decrypted (their summaries are shown); certificates
+progress, policies found, recent scans, and notices with the unread count, one query each;
+the code comes from Redis. Only cards are decrypted (their summaries are shown); certificates
 are counted.
 """
 from flask import g
 from flask_smorest import Blueprint
+from sqlalchemy import case, select
 
 from app import clock
 from app.auth import BEARER, RESIDENT, require
@@ -21,7 +22,7 @@ from identity.schemas import ProfileSchema
 from mobile_api.schemas import HomeSchema, NoticeQuerySchema, NoticeSchema
 from wallet import consents
 from wallet import service as wallet
-from wallet.models import CARD
+from wallet.models import CARD, Credential, CredentialType, Issuer
 
 blp = Blueprint("mobile", __name__, url_prefix="/api/v1", description="The phone app's home and notices")
 
@@ -45,6 +46,20 @@ def _me():
     return person
 
 
+def _wallet_rows(holder_index: str):
+    """The holder's credentials, newest first, with type and issuer names, in one query; the
+    encrypted SD-JWT comes only for cards (certificates are counted, not shown)."""
+    return db.session.execute(
+        select(Credential.id, Credential.vct, Credential.valid_from, Credential.valid_until,
+               Credential.revoked_at, CredentialType.kind, CredentialType.name.label("type_name"),
+               Issuer.name.label("issuer_name"),
+               case((CredentialType.kind == CARD, Credential.sd_jwt_enc)).label("sd_jwt_enc"))
+        .join(CredentialType, CredentialType.vct == Credential.vct)
+        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .where(Credential.holder_index == holder_index)
+        .order_by(Credential.issued_at.desc(), Credential.id)).all()
+
+
 @blp.get("/me/home")
 @blp.doc(security=BEARER)
 @blp.response(200, HomeSchema)
@@ -58,14 +73,14 @@ def home():
     person = _me()
     now = clock.now()
     cards, certificate_count = [], 0
-    for credential, ctype, issuer in wallet.wallet_of(person.id_number_index):
-        if ctype.kind != CARD:
+    for row in _wallet_rows(person.id_number_index):
+        if row.kind != CARD:
             certificate_count += 1
             continue
-        cards.append({"id": credential.id, "type": credential.vct, "name": ctype.name,
-                      "issuer": {"name": issuer.name},
-                      "summary": wallet.summary(wallet.claims_of(credential)),
-                      "status": wallet.status_of(credential, now)})
+        cards.append({"id": row.id, "type": row.vct, "name": row.type_name,
+                      "issuer": {"name": row.issuer_name},
+                      "summary": wallet.summary(wallet.claims_of(row)),
+                      "status": wallet.status_of(row, now)})
     pending = [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
                 "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
                for r, name in consents.pending_consents(person.id)]
@@ -77,8 +92,7 @@ def home():
              for m, p in policies.found_for(person.id_number_index, limit=20)]
     recent = [{"scan_id": s.id, "scanned_at": _time(s.created_at), "service_point": {"name": name},
                "purpose": s.purpose} for s, name in scans.scans_of(person.id, RECENT)]
-    latest = notices.notices_of(person.id, limit=RECENT)
-    unread = notices.unread_count(person.id)
+    latest, unread = notices.latest_with_unread(person.id, RECENT)
     code = current_code(person.handle).as_dict()
     profile = ProfileSchema().dump(person)  # before the commit expires the row
     db.session.commit()  # a first signing key, if this request had to create one

@@ -131,3 +131,21 @@ def test_rules_must_be_a_short_non_empty_list():
     assert "rules" in rules.check_rules({"op": "eq"}, KNOWN)
     assert "rules" in rules.check_rules([rule("exists")] * 21, KNOWN)
     assert rules.check_rules([rule("exists"), rule("age_gte", 60)], KNOWN) == {}
+
+
+def test_reading_only_the_claims_the_rules_need_agrees_with_the_wallet():
+    from jwcrypto.jwk import JWK
+
+    from catalog.policies import read_claims
+    from wallet import sdjwt
+
+    claims = {"name": "张三", "id_number": "110101199003070011", "birthdate": "1990-03-07",
+              "address": '地址里写着"birthdate"', "sex": "male", "valid_until": "2036-01-01"}
+    issuer_key = JWK.generate(kty="OKP", crv="Ed25519")
+    holder = JWK.generate(kty="EC", crv="P-256")
+    text = sdjwt.issue(claims, registered={"iss": "x", "iat": 1, "vct": "resident-id"}, issuer_key=issuer_key,
+                       kid="k", holder_jwk=holder.export_public(as_dict=True))
+    assert sdjwt.claims_of(text) == claims
+    assert read_claims(text, {"birthdate", "sex"}) == {"birthdate": "1990-03-07", "sex": "male"}
+    assert read_claims(text, {"portrait"}) == {}
+    assert read_claims("a.b.c~not base64!~~", {"name"}) == {}
