@@ -10,9 +10,13 @@ ALL_TYPES = ("resident-id", "household-register", "birth-certificate", "business
 
 
 def load_sample_catalogue() -> None:
-    from catalog.demo import seed_catalogue
+    """The sample catalogue's items and bundles (not the demo policy)."""
+    import yaml
 
-    seed_catalogue()
+    from catalog.cli import load_catalogue
+    from catalog.demo import SAMPLE
+
+    load_catalogue(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")))
     db.session.commit()
 
 
