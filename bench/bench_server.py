@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (ROOT, bench_env, fresh_database, gunicorn, print_table,  # noqa: E402
-                           require_services, save, wrk)
+                           require_services, rq_worker, save, wrk)
 
 RESIDENTS = 200
 PURPOSE = "identity-check"
@@ -124,7 +124,7 @@ def main() -> None:
     results["bare"] = baseline
     rows.append(("bare Flask JSON", baseline))
 
-    with gunicorn("wsgi:app", args.port, env) as base:
+    with gunicorn("wsgi:app", args.port, env) as base, rq_worker(env):
         print(f"registering {RESIDENTS} residents ...", file=sys.stderr)
         tokens = []
         residents = []
@@ -166,6 +166,14 @@ def main() -> None:
         rows.append(("POST /auth/login", results["login"]))
         for path in (tokens_file, codes_file):
             os.unlink(path)
+
+    with app.app_context():
+        from app.audit import verify_chain
+
+        chain = verify_chain()
+    print(f"audit chain after the run: {chain.entries} entries sealed, {chain.unsealed} unsealed, "
+          f"{'intact' if chain.ok else 'BROKEN'}")
+    results["audit"] = {"sealed": chain.entries, "unsealed": chain.unsealed, "ok": chain.ok}
 
     print(f"\n{args.connections} connections, {args.seconds} s each, "
           f"gunicorn {env.get('WEB_CONCURRENCY', os.cpu_count() * 2)} workers")

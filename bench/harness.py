@@ -85,6 +85,21 @@ def gunicorn(app_spec: str, port: int, env: dict):
         proc.wait(timeout=30)
 
 
+@contextmanager
+def rq_worker(env: dict):
+    """An ``rq worker`` beside gunicorn, as production runs one (audit seals, policy jobs)."""
+    proc = subprocess.Popen(
+        [str(PYTHON_BIN / "rq"), "worker", "onecode", "--url", env["REDIS_URL"], "--quiet"],
+        cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 

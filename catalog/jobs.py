@@ -1,110 +1,20 @@
-"""Background jobs on RQ: evaluating a policy for everyone, re-evaluating one holder when a
-credential of theirs is issued or revoked.
+"""Background jobs of the catalogue: evaluating a policy for everyone, re-evaluating one
+holder when a credential of theirs is issued or revoked.
 
-On the embedded default (no ``REDIS_URL``), and in tests, the queue is synchronous
-(``is_async=False``): a job runs at once, in the caller's process and unit of work, and the
-caller's commit covers it. With a real Redis the job is enqueued only after the caller's
-commit (so that the worker sees what it is about), and an ``rq worker`` runs it in an app
-context of its own and commits. Jobs are idempotent: running one twice changes nothing more.
+They run on the queue of ``app.jobs``: synchronously on the embedded default and in tests,
+else in an ``rq worker onecode`` after the caller's commit. Jobs are idempotent: running one
+twice changes nothing more.
 """
 from __future__ import annotations
 
-import logging
-
-from flask import current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from app.extensions import db
-from app.store import redis_client
-
-log = logging.getLogger(__name__)
-
-QUEUE = "onecode"
-_DEFERRED = "catalog.deferred_jobs"
-_worker_app = None
-
-
-def synchronous() -> bool:
-    """Whether jobs run at once in the caller (embedded Redis, or testing)."""
-    return current_app.extensions["store"].embedded or bool(current_app.config.get("TESTING"))
-
-
-def queue():
-    from rq import Queue
-
-    return Queue(QUEUE, connection=redis_client(), is_async=not synchronous())
-
-
-def enqueue(job, *args) -> None:
-    """Run ``job(*args)`` now (synchronous queue), or enqueue it once the current unit of work
-    commits (a real queue); a rollback drops it."""
-    if synchronous():
-        ran = queue().enqueue(job, *args)
-        if ran.is_failed:
-            # RQ's synchronous mode records a failure instead of raising it; the caller's unit
-            # of work must not commit half of it.
-            result = ran.latest_result()
-            raise JobFailed(f"{job.__name__} failed:\n{result.exc_string if result else ''}")
-    else:
-        db.session.info.setdefault(_DEFERRED, []).append((job, args))
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_deferred(session):
-    deferred = session.info.pop(_DEFERRED, None)
-    if deferred:
-        q = queue()
-        for job, args in deferred:
-            q.enqueue(job, *args)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_deferred(session, previous_transaction):
-    if not session.in_transaction():
-        session.info.pop(_DEFERRED, None)
-
-
-class JobFailed(RuntimeError):
-    """A job run synchronously raised; its traceback is the message."""
-
-
-class _WorkUnit:
-    """The app context a job runs in: the caller's (synchronous queue: flush only, the caller
-    commits) or a worker's own (commit here)."""
-
-    def __enter__(self):
-        global _worker_app
-        self.own = not has_app_context()
-        if self.own:
-            if _worker_app is None:
-                from app import create_app
-
-                _worker_app = create_app()
-            self.ctx = _worker_app.app_context()
-            self.ctx.push()
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.own:
-            try:
-                if exc_type is None:
-                    db.session.commit()
-                else:
-                    db.session.rollback()
-            finally:
-                db.session.remove()
-                self.ctx.pop()
-        elif exc_type is None:
-            db.session.flush()
-        return False
+from app.jobs import JobFailed, WorkUnit, enqueue, queue, synchronous  # noqa: F401  (the catalogue's callers use them from here)
 
 
 def evaluate_policy_job(policy_id: str) -> dict:
     """Evaluate one policy for everyone (idempotent)."""
     from catalog import policies
 
-    with _WorkUnit():
+    with WorkUnit():
         policy = policies.get_policy(policy_id)
         if policy is None:
             return {"holders": 0, "found": 0, "lapsed": 0}
@@ -115,7 +25,7 @@ def reevaluate_holder_job(holder_index: str) -> dict:
     """Evaluate every policy in force for one holder (idempotent)."""
     from catalog import policies
 
-    with _WorkUnit():
+    with WorkUnit():
         return policies.reevaluate_holder(holder_index)
 
 
