@@ -5,11 +5,12 @@ from flask import Flask
 def register(app: Flask) -> None:
     from app.audit import audit_cli
     from app.demo import demo_cli
+    from app.jobs import jobs_cli
     from catalog.cli import catalog_cli
     from codes.cli import keys_cli, service_point_cli
     from identity.oidc.cli import partner_cli
     from wallet.cli import issuer_cli
 
     for group in (demo_cli, keys_cli, service_point_cli, issuer_cli, catalog_cli, audit_cli,
-                  partner_cli):
+                  partner_cli, jobs_cli):
         app.cli.add_command(group)

@@ -9,7 +9,9 @@ nothing more.
 """
 from __future__ import annotations
 
+import click
 from flask import current_app, has_app_context
+from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -55,6 +57,23 @@ def enqueue_now(job, *args) -> None:
     queue().enqueue(job, *args)
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("work")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def work(burst: bool) -> None:
+    """Run the jobs of the onecode queue in this process (the app is built once, not per job).
+
+    Run one or more beside gunicorn whenever REDIS_URL is set: they seal the audit chain and
+    evaluate policies.
+    """
+    from rq import SimpleWorker
+
+    worker = SimpleWorker([queue()], connection=redis_client())
+    worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+
+
 @event.listens_for(Session, "after_commit")
 def _enqueue_deferred(session):
     deferred = session.info.pop(_DEFERRED, None)
@@ -71,18 +90,22 @@ def _drop_deferred(session, previous_transaction):
 
 
 class WorkUnit:
-    """The app context a job runs in: the caller's (synchronous queue: flush only, the caller
-    commits) or a worker's own (commit here)."""
+    """The unit of work a job runs in: the caller's (synchronous queue: flush only, the caller
+    commits) or, in a worker, an app context and session of its own (commit here)."""
 
     def __enter__(self):
         global _worker_app
-        self.own = not has_app_context()
+        self.own = not (has_app_context() and synchronous())
         if self.own:
-            if _worker_app is None:
-                from app import create_app
+            if has_app_context():
+                app = current_app._get_current_object()
+            else:
+                if _worker_app is None:
+                    from app import create_app
 
-                _worker_app = create_app()
-            self.ctx = _worker_app.app_context()
+                    _worker_app = create_app()
+                app = _worker_app
+            self.ctx = app.app_context()
             self.ctx.push()
         return self
 

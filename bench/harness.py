@@ -87,10 +87,10 @@ def gunicorn(app_spec: str, port: int, env: dict):
 
 @contextmanager
 def rq_worker(env: dict):
-    """An ``rq worker`` beside gunicorn, as production runs one (audit seals, policy jobs)."""
+    """A job worker beside gunicorn, as production runs one (audit seals, policy jobs)."""
     proc = subprocess.Popen(
-        [str(PYTHON_BIN / "rq"), "worker", "onecode", "--url", env["REDIS_URL"], "--quiet"],
-        cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL,
+        [str(PYTHON_BIN / "flask"), "--app", "wsgi", "jobs", "work"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:

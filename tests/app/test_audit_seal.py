@@ -52,3 +52,13 @@ def test_a_writer_after_the_job_started_queues_the_next_one(real_queue):
     SimpleWorker([real_queue], connection=redis_client()).work(burst=True)
     report = audit.verify_chain()
     assert report.ok and report.unsealed == 0 and report.entries == 2
+
+
+def test_the_jobs_work_command_runs_the_queue(real_queue, runner):
+    _record_and_commit(2)
+    audit.request_seal()
+    result = runner.invoke(args=["jobs", "work", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert real_queue.count == 0
+    report = audit.verify_chain()
+    assert report.ok and report.unsealed == 0 and report.entries == 2

@@ -52,7 +52,7 @@ def test_jobs_wait_for_the_commit_then_a_worker_runs_them(client, clock, real_qu
     assert my_policies(client, later) == []
     _drain(real_queue)
     assert [p["id"] for p in my_policies(client, later)] == [policy["id"]]
-    assert real_queue.count == 0 and len(real_queue.failed_job_registry) == 0
+    assert catalogue_jobs(real_queue) == 0 and len(real_queue.failed_job_registry) == 0
 
 
 def test_a_refused_request_enqueues_nothing(client, clock, real_queue):
