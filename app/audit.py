@@ -23,11 +23,12 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -154,32 +155,37 @@ def seal(max_rounds: int = 100) -> int:
     return total
 
 
-# Set while a seal job is queued and has not started; see ``request_seal``.
+# Set for AUDIT_SEAL_WINDOW_MS by the writer that queues a seal job; see ``request_seal``.
 _SEAL_QUEUED = "audit:seal-queued"
 
 
 def request_seal() -> None:
     """After a commit that recorded entries: make sure a seal runs soon.
 
-    Synchronous queue (embedded, tests): seal here and now. A real queue: enqueue one seal job
-    unless one is queued already; the job clears the flag *before* it looks for unsealed
-    entries, so an entry committed by a writer that found the flag set is in its look.
+    Synchronous queue (embedded, tests): seal here and now. A real queue: the first writer of
+    a window (AUDIT_SEAL_WINDOW_MS) sets a flag that lapses with the window and queues one
+    seal job; the job waits for the flag to lapse before it looks. Every writer that found
+    the flag set had committed before it looked, so before the lapse, so its entry is in the
+    job's look: nothing is left unsealed, and a burst of writers costs one seal per window.
     """
     from app import jobs
 
     if jobs.synchronous():
         seal()
-    elif redis_client().set(_SEAL_QUEUED, 1, nx=True, ex=30):
-        # ex: a job lost with its worker leaves the flag for 30 s at most.
+    elif redis_client().set(_SEAL_QUEUED, 1, nx=True,
+                            px=current_app.config["AUDIT_SEAL_WINDOW_MS"]):
         jobs.enqueue_now(seal_job)
 
 
 def seal_job() -> int:
-    """The RQ job: chain everything unsealed (in the worker's own app context)."""
+    """The job: wait for the window to close, then chain everything unsealed."""
     from app import jobs
 
     with jobs.WorkUnit():
-        redis_client().delete(_SEAL_QUEUED)
+        left_ms = redis_client().pttl(_SEAL_QUEUED)
+        if left_ms > 0:
+            # Real time, not business time: the writers of the window are really writing.
+            time.sleep(left_ms / 1000)
         return seal()
 
 

@@ -59,6 +59,8 @@ class Config:
     CODE_LEEWAY_SECONDS: int = 5
     DEVICE_CODE_PERIOD_SECONDS: int = 30
     SCAN_TTL_SECONDS: int = 600
+    # The audit chain: with a real queue, writers within one window share one seal job.
+    AUDIT_SEAL_WINDOW_MS: int = 200
     # Tokens.
     ACCESS_TOKEN_SECONDS: int = 900
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600

@@ -22,6 +22,7 @@ SENIORS = [{"credential": "resident-id", "claim": "birthdate", "op": "age_gte", 
 @pytest.fixture
 def real_queue(monkeypatch, app):
     monkeypatch.setattr(app_jobs, "synchronous", lambda: False)
+    monkeypatch.setitem(app.config, "AUDIT_SEAL_WINDOW_MS", 1)  # the seal jobs beside ours
     return jobs.queue()
 
 
