@@ -35,12 +35,10 @@ import tracemalloc
 import urllib.request
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (ROOT, bench_env, fresh_database, gunicorn, print_table,  # noqa: E402
-                           require_services, save, wrk)
+from bench.harness import ROOT, gunicorn, prepared_app, print_table, save, wrk  # noqa: E402
 
 HOME_RESIDENTS = 200
 BATCH_ROWS = 5000
@@ -261,21 +259,7 @@ def main() -> None:
     parser.add_argument("--skip-home", action="store_true")
     args = parser.parse_args()
 
-    database_url, redis_url = require_services()
-    db_url = fresh_database(database_url, "catalog_bench")
-    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path="/13"))
-    env = bench_env(db_url, redis_bench, CODE_TTL_SECONDS=60)
-    os.environ.update(env)
-
-    import redis
-    from flask_migrate import upgrade
-
-    redis.Redis.from_url(redis_bench).flushdb()
-    from app import create_app
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
+    app, env = prepared_app("catalog_bench", 13, CODE_TTL_SECONDS=60)
     results = {"evaluation": bench_evaluation(app, args.residents)}
     e = results["evaluation"]
     print(f"\npolicy evaluation: {e['residents']} residents ({e['credentials']} credentials) in "

@@ -28,12 +28,11 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_server import SCANS_LUA, _resident, post  # noqa: E402
-from bench.harness import ROOT, bench_env, fresh_database, gunicorn, require_services, save, wrk  # noqa: E402
+from bench.harness import ROOT, gunicorn, prepared_app, save, wrk  # noqa: E402
 
 FACES = ROOT.parent / "shared" / "faces"
 PURPOSE = "identity-check"
@@ -110,26 +109,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5079)
     args = parser.parse_args()
 
-    database_url, redis_url = require_services()
     photos = {p.stem: p.read_bytes() for p in FACES.glob("*.jpg")}
     if not photos:
         sys.exit(f"no photos in {FACES}")
-    db_url = fresh_database(database_url, "facebench")
-    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path="/14"))
-    env = bench_env(db_url, redis_bench, CODE_TTL_SECONDS=60)
-    os.environ.update(env)
-
-    import redis
-    from flask_migrate import upgrade
+    app, env = prepared_app("facebench", 14, CODE_TTL_SECONDS=60)
     from sqlalchemy import select
 
-    redis.Redis.from_url(redis_bench).flushdb()
-    from app import create_app
     from app.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
     created = app.test_cli_runner().invoke(
         args=["service-point", "create", "Bench counter", "--purpose", PURPOSE])
     service_point = json.loads(created.output)

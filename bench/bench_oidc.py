@@ -26,11 +26,11 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, bench_env, fresh_database, gunicorn, require_services, save, wrk  # noqa: E402
+from bench.harness import ROOT, cpu_seconds, gunicorn, prepared_app, save, wrk  # noqa: E402
 
 REDIRECT_URI = "https://partner.example/callback"
 
@@ -61,28 +61,6 @@ function request()
       ["Content-Type"] = "application/x-www-form-urlencoded"}, body)
 end
 """
-
-
-def _cpu_seconds(port: int) -> dict:
-    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
-    backends of the benchmark's database: a cost per exchange that other load on the machine
-    changes much less than the rate."""
-    totals = {"server": 0.0, "database": 0.0}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if "gunicorn" in cmdline:
-                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-                kind = "server" if f"PORT={port}".encode() in environ else None
-            else:
-                kind = "database" if "oidc_bench" in cmdline and "postgres" in cmdline else None
-            if kind:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            continue
-    return totals
 
 
 def _prepare_codes(app, count: int, challenge: str) -> tuple[dict, list[str]]:
@@ -125,21 +103,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5089)
     args = parser.parse_args()
 
-    database_url, redis_url = require_services()
-    db_url = fresh_database(database_url, "oidc_bench")
-    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path="/13"))
-    env = bench_env(db_url, redis_bench, PUBLIC_URL="http://127.0.0.1:%d" % args.port)
-    os.environ.update(env)
-
-    import redis
-    from flask_migrate import upgrade
-
-    redis.Redis.from_url(redis_bench).flushdb()
-    from app import create_app
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
+    app, env = prepared_app("oidc_bench", 13, PUBLIC_URL="http://127.0.0.1:%d" % args.port)
     verifier = secrets.token_urlsafe(48)
     from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -159,14 +123,14 @@ def main() -> None:
         results["discovery"] = wrk(f"{base}/.well-known/openid-configuration", seconds=5,
                                    connections=args.connections, threads=args.threads)
         started = time.perf_counter()
-        cpu_before = _cpu_seconds(args.port)
+        cpu_before = cpu_seconds(args.port, "oidc_bench")
         results["exchange"] = wrk(f"{base}/oauth/token", seconds=args.seconds,
                                   connections=args.connections, threads=args.threads,
                                   script=EXCHANGE_LUA,
                                   script_args=[codes_file, str(args.threads), basic, verifier,
                                                quote(REDIRECT_URI, safe="")])
         results["exchange"]["wall_seconds"] = round(time.perf_counter() - started, 2)
-        cpu_after = _cpu_seconds(args.port)
+        cpu_after = cpu_seconds(args.port, "oidc_bench")
         done = results["exchange"]["requests"]
         results["exchange"]["cpu_ms"] = {kind: round((cpu_after[kind] - cpu_before[kind]) * 1000
                                                      / max(done, 1), 2) for kind in cpu_before}

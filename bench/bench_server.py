@@ -16,13 +16,12 @@ import os
 import sys
 import tempfile
 import urllib.request
-from urllib.parse import urlsplit, urlunsplit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (ROOT, bench_env, fresh_database, gunicorn, print_table,  # noqa: E402
-                           require_services, rq_worker, save, wrk)
+from bench.harness import (ROOT, gunicorn, prepared_app, print_table, rq_worker, save,  # noqa: E402
+                           wrk)
 
 RESIDENTS = 200
 PURPOSE = "identity-check"
@@ -97,23 +96,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5077)
     args = parser.parse_args()
 
-    database_url, redis_url = require_services()
-    db_url = fresh_database(database_url, "bench")
-    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path="/15"))
-    env = bench_env(db_url, redis_bench, CODE_TTL_SECONDS=60)
-    os.environ.update(env)
-
-    import redis
-    from flask_migrate import upgrade
+    app, env = prepared_app("bench", 15, CODE_TTL_SECONDS=60)
     from sqlalchemy import select
 
-    redis.Redis.from_url(redis_bench).flushdb()
-    from app import create_app
     from app.extensions import db
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
     created = app.test_cli_runner().invoke(
         args=["service-point", "create", "Bench counter", "--purpose", PURPOSE])
     service_point = json.loads(created.output)

@@ -31,11 +31,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, bench_env, fresh_database, gunicorn, require_services, save, wrk  # noqa: E402
+from bench.harness import (ROOT, cpu_ms_per, cpu_seconds, gunicorn, prepared_app, save,  # noqa: E402
+                           wrk)
 
 HOLDERS = 1000
 RESIDENTS = 40
@@ -56,32 +57,6 @@ function request()
                                   ["Content-Type"] = "application/json"}, bodies[n])
 end
 """
-
-
-def _cpu_seconds(port: int) -> dict:
-    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
-    backends of the benchmark's database: a cost per request that other load on the machine
-    does not change much, unlike requests per second."""
-    totals = {"server": 0.0, "database": 0.0}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if "gunicorn" in cmdline:
-                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-                kind = "server" if f"PORT={port}".encode() in environ else None
-            else:
-                kind = "database" if "wallet_bench" in cmdline and "postgres" in cmdline else None
-            if kind:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            continue
-    return totals
-
-
-def _cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
-    return {kind: round((after[kind] - before[kind]) * 1000 / max(operations, 1), 2) for kind in before}
 
 
 def _id_number(i: int) -> str:
@@ -154,21 +129,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5087)
     args = parser.parse_args()
 
-    database_url, redis_url = require_services()
-    db_url = fresh_database(database_url, "wallet_bench")
-    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path="/14"))
-    env = bench_env(db_url, redis_bench, CODE_TTL_SECONDS=60, MATERIAL_REQUEST_TTL_SECONDS=900)
-    os.environ.update(env)
-
-    import redis
-    from flask_migrate import upgrade
-
-    redis.Redis.from_url(redis_bench).flushdb()
-    from app import create_app
-
-    app = create_app()
-    with app.app_context():
-        upgrade()
+    app, env = prepared_app("wallet_bench", 14, CODE_TTL_SECONDS=60, MATERIAL_REQUEST_TTL_SECONDS=900)
     runner = app.test_cli_runner()
     issuer = json.loads(runner.invoke(args=["issuer", "create", "Bench public security",
                                             "--type", "resident-id"]).output)
@@ -196,11 +157,11 @@ def main() -> None:
                 return json.loads(resp.read())["access_token"]
 
         issuer_token = token_for("/api/v1/issuers/token", issuer)
-        cpu_before = _cpu_seconds(args.port)
+        cpu_before = cpu_seconds(args.port, "wallet_bench")
         results["issue"] = wrk(f"{base}/api/v1/issuer/credentials", seconds=args.seconds,
                                connections=args.connections, script=ISSUE_LUA,
                                script_args=[bodies_file, issuer_token])
-        results["issue"]["cpu_ms"] = _cpu_ms_per(cpu_before, _cpu_seconds(args.port),
+        results["issue"]["cpu_ms"] = cpu_ms_per(cpu_before, cpu_seconds(args.port, "wallet_bench"),
                                                  results["issue"]["requests"])
         os.unlink(bodies_file)
 
@@ -218,14 +179,14 @@ def main() -> None:
             if (approved, fetched) != (204, 200):
                 failures.append((approved, fetched))
 
-        cpu_before = _cpu_seconds(args.port)
+        cpu_before = cpu_seconds(args.port, "wallet_bench")
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.connections) as pool:
             list(pool.map(approve_and_fetch, prepared))
         elapsed = time.perf_counter() - started
         results["approve_fetch"] = {"operations": len(prepared), "seconds": round(elapsed, 2),
                                     "ops": len(prepared) / elapsed, "failures": len(failures),
-                                    "cpu_ms": _cpu_ms_per(cpu_before, _cpu_seconds(args.port),
+                                    "cpu_ms": cpu_ms_per(cpu_before, cpu_seconds(args.port, "wallet_bench"),
                                                           len(prepared))}
 
     issue, pair = results["issue"], results["approve_fetch"]

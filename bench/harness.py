@@ -46,6 +46,54 @@ def fresh_database(base_url: str, suffix: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def prepared_app(database_suffix: str, redis_db: int, **extra_env):
+    """A fresh database (``<db>_<suffix>``) and an emptied Redis database for one benchmark,
+    the schema migrated; returns the app and the environment its servers get."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    database_url, redis_url = require_services()
+    redis_bench = urlunsplit(urlsplit(redis_url)._replace(path=f"/{redis_db}"))
+    env = bench_env(fresh_database(database_url, database_suffix), redis_bench, **extra_env)
+    os.environ.update(env)
+
+    import redis
+    from flask_migrate import upgrade
+
+    redis.Redis.from_url(redis_bench).flushdb()
+    from app import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+    return app, env
+
+
+def cpu_seconds(port: int, database_suffix: str) -> dict:
+    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
+    backends of the benchmark's database: a cost per request that other load on the machine
+    changes much less than requests per second."""
+    totals = {"server": 0.0, "database": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "gunicorn" in cmdline:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                kind = "server" if f"PORT={port}".encode() in environ else None
+            else:
+                kind = "database" if database_suffix in cmdline and "postgres" in cmdline else None
+            if kind:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return totals
+
+
+def cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
+    return {kind: round((after[kind] - before[kind]) * 1000 / max(operations, 1), 2) for kind in before}
+
+
 def bench_env(database_url: str, redis_url: str, **extra) -> dict:
     env = dict(os.environ)
     env.update({
