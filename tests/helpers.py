@@ -77,3 +77,32 @@ def resident(client, **overrides) -> dict:
     tokens = login(client, data["phone"], data["password"])
     assert "access_token" in tokens, tokens
     return {**data, "tokens": tokens, "headers": auth_headers(tokens["access_token"])}
+
+
+def race(app, threads: int, send) -> list[int]:
+    """``send(client)`` from ``threads`` threads released at once, each with its own test
+    client; returns the response statuses, sorted. For tests on ``committing_app``."""
+    import threading
+
+    from app.extensions import db
+
+    # Requests from this thread share the test's app context and session: end its
+    # transaction, which on SQLite (BEGIN IMMEDIATE) would hold the write lock.
+    db.session.remove()
+    barrier = threading.Barrier(threads)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one():
+        client = app.test_client()
+        barrier.wait()
+        response = send(client)
+        with lock:
+            statuses.append(response.status_code)
+
+    workers = [threading.Thread(target=one) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sorted(statuses)

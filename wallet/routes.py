@@ -11,6 +11,7 @@ from identity import service as identity
 from identity import shown_codes
 from wallet import consents, issuers, service, status, verify
 from wallet.models import CARD
+from app.schemas import ProblemSchema
 from wallet.schemas import (
     ClientCredentialsSchema,
     ConsentQuerySchema,
@@ -28,7 +29,6 @@ from wallet.schemas import (
     TokenSchema,
     VerifyRequestSchema,
     VerifyResultSchema,
-    WalletProblemSchema,
     WalletSchema,
 )
 
@@ -65,7 +65,7 @@ def _item(credential, ctype, issuer, claims: dict) -> dict:
 @blp.post("/issuers/token")
 @blp.arguments(ClientCredentialsSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=WalletProblemSchema, content_type=PROBLEM, description="`invalid-client`")
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description="`invalid-client`")
 def issuer_token(data):
     """An issuer's access token, for its client id and secret"""
     return issuers.issue_token(data["client_id"], data["client_secret"])
@@ -75,8 +75,8 @@ def issuer_token(data):
 @blp.doc(security=BEARER)
 @blp.arguments(IssueSchema)
 @blp.response(201, IssuedSchema)
-@blp.alt_response(403, schema=WalletProblemSchema, content_type=PROBLEM, description="`type-not-allowed`")
-@blp.alt_response(422, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description="`type-not-allowed`")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                   description="`validation-error` naming unknown or missing claims; `unknown-type`")
 @require(ISSUER)
 def issue(data):
@@ -100,9 +100,9 @@ def issue(data):
 @blp.doc(security=BEARER)
 @blp.arguments(RevokeSchema)
 @blp.response(200, RevokedSchema)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: not a credential of this issuer")
-@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-revoked`")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-revoked`")
 @require(ISSUER)
 def revoke(data, credential_id):
     """Revoke a credential: its status list bit flips at once"""
@@ -132,7 +132,7 @@ def my_wallet():
 @blp.get("/me/wallet/<credential_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, CredentialSchema)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 @require(RESIDENT)
 def my_credential(credential_id):
     """One credential in full, with its signature"""
@@ -147,8 +147,8 @@ def my_credential(credential_id):
 @blp.doc(security=BEARER)
 @blp.arguments(PresentationRequestSchema)
 @blp.response(201, PresentationSchema)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
-@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`credential-not-usable`: revoked, expired or not yet valid")
 @require(RESIDENT)
 def present(data, credential_id):
@@ -188,7 +188,7 @@ def trust_list():
 
 @blp.get("/issuers/<issuer_id>")
 @blp.response(200)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 def issuer_entry(issuer_id):
     """One issuer as the trust list names it: what a credential's `iss` points at"""
     return issuers.trust_entry(_base_url(), issuer_id)
@@ -213,7 +213,7 @@ def status_list(list_id):
 @blp.doc(security=BEARER)
 @blp.arguments(MaterialRequestSchema)
 @blp.response(201, MaterialRequestCreatedSchema)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: no live scan of this service point; an unknown service item")
 @require(SERVICE_POINT)
 def request_materials(data, scan_id):
@@ -238,7 +238,7 @@ def request_materials(data, scan_id):
 @blp.get("/scans/<scan_id>/requests/<request_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, RequestStateSchema)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 @require(SERVICE_POINT)
 def request_state(scan_id, request_id):
     """The answer to a material request, and once approved the materials
@@ -270,9 +270,9 @@ def my_consents(query):
 @blp.post("/me/consents/<consent_id>/approve")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: not mine, or expired")
-@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-answered`")
 @require(RESIDENT)
 def approve(consent_id):
     """Approve: the asking service point may fetch those materials until the request expires"""
@@ -283,9 +283,9 @@ def approve(consent_id):
 @blp.post("/me/consents/<consent_id>/deny")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=WalletProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: not mine, or expired")
-@blp.alt_response(409, schema=WalletProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-answered`")
 @require(RESIDENT)
 def deny(consent_id):
     """Deny: nothing is shared"""

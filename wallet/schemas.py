@@ -9,16 +9,6 @@ from codes.schemas import ClientCredentialsSchema, Text, TokenSchema  # noqa: F4
 _VCT = validate.Length(min=1, max=64)
 
 
-class WalletProblemSchema(Schema):
-    """RFC 9457 problem details."""
-
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String()
-    errors = fields.Dict()
-
-
 class HolderSchema(Schema):
     id_number = Text(validate=validate.Length(min=1, max=32))
     uscc = Text(validate=validate.Length(min=1, max=32))

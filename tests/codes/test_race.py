@@ -1,8 +1,6 @@
 """Many scanners, one code, real commits from several threads: exactly one scan is accepted."""
 from __future__ import annotations
 
-import threading
-
 import pyotp
 import pytest
 
@@ -10,7 +8,7 @@ from app.extensions import db
 from codes.models import Scan
 from tests.codes.support import make_service_point
 from tests.conftest import START
-from tests.helpers import resident
+from tests.helpers import race, resident
 
 THREADS = 16
 
@@ -24,27 +22,8 @@ def setup(committing_app, clock):
 
 
 def _race(app, scanner, code: str) -> list[int]:
-    # Requests from this thread share the test's app context and session: end its
-    # transaction, which on SQLite (BEGIN IMMEDIATE) would hold the write lock.
-    db.session.remove()
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def one():
-        client = app.test_client()
-        barrier.wait()
-        response = client.post("/api/v1/scans", json={"code": code, "purpose": "identity-check"},
-                               headers=scanner["headers"])
-        with lock:
-            statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=one) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(statuses)
+    return race(app, THREADS, lambda client: client.post(
+        "/api/v1/scans", json={"code": code, "purpose": "identity-check"}, headers=scanner["headers"]))
 
 
 def _scan_count(app) -> int:

@@ -2,13 +2,11 @@
 each works exactly once."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from app.extensions import db
 from identity.oidc.models import OAuthToken
-from tests.helpers import resident
+from tests.helpers import race, resident
 from tests.oidc.support import Browser, basic, exchange, get_code, make_partner
 
 THREADS = 12
@@ -23,25 +21,7 @@ def setup(committing_app, clock):
 
 
 def _race(app, send) -> list[int]:
-    # End the test's own transaction first: on SQLite it would hold the write lock.
-    db.session.remove()
-    barrier = threading.Barrier(THREADS)
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def one():
-        client = app.test_client()
-        barrier.wait()
-        response = send(client)
-        with lock:
-            statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=one) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(statuses)
+    return race(app, THREADS, send)
 
 
 def _tokens(app) -> int:
