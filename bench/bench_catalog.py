@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, gunicorn, prepared_app, print_table, save, wrk  # noqa: E402
+from bench.harness import ROOT, TOKENS_LUA, gunicorn, prepared_app, print_table, save, wrk  # noqa: E402
 
 HOME_RESIDENTS = 200
 BATCH_ROWS = 5000
@@ -46,17 +46,6 @@ RULES = [{"credential": "resident-id", "claim": "birthdate", "op": "age_gte", "v
          {"credential": "social-security-card", "claim": "city", "op": "in", "value": ["北京", "天津"]}]
 CITIES = ["北京", "上海", "天津", "广州", "深圳"]
 
-TOKENS_LUA = """
-local tokens = {}
-function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-end
-function request()
-  local token = tokens[math.random(#tokens)]
-  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. token})
-end
-"""
 
 
 def _b64(raw: bytes) -> str:

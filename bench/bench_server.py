@@ -20,23 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (ROOT, gunicorn, prepared_app, print_table, rq_worker, save,  # noqa: E402
+from bench.harness import (ROOT, TOKENS_LUA, gunicorn, prepared_app, print_table, job_worker, save,  # noqa: E402
                            wrk)
 
 RESIDENTS = 200
 PURPOSE = "identity-check"
 
-TOKENS_LUA = """
-local tokens = {}
-function init(args)
-  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
-  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-end
-function request()
-  local token = tokens[math.random(#tokens)]
-  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. token})
-end
-"""
 
 # Every thread takes its own share of the pre-signed codes, so no code is sent twice.
 SCANS_LUA = """
@@ -110,7 +99,7 @@ def main() -> None:
     results["bare"] = baseline
     rows.append(("bare Flask JSON", baseline))
 
-    with gunicorn("wsgi:app", args.port, env) as base, rq_worker(env):
+    with gunicorn("wsgi:app", args.port, env) as base, job_worker(env):
         print(f"registering {RESIDENTS} residents ...", file=sys.stderr)
         tokens = []
         residents = []

@@ -134,7 +134,7 @@ def gunicorn(app_spec: str, port: int, env: dict):
 
 
 @contextmanager
-def rq_worker(env: dict):
+def job_worker(env: dict):
     """A job worker beside gunicorn, as production runs one (audit seals, policy jobs)."""
     proc = subprocess.Popen(
         [str(PYTHON_BIN / "flask"), "--app", "wsgi", "jobs", "work"],
@@ -146,6 +146,20 @@ def rq_worker(env: dict):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+# wrk: GET with the bearer token of a random line of the file given as the script's argument.
+TOKENS_LUA = """
+local tokens = {}
+function init(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+end
+function request()
+  local token = tokens[math.random(#tokens)]
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. token})
+end
+"""
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
