@@ -40,6 +40,13 @@ def _my_handle() -> str:
     return handle
 
 
+def _commit_if_written() -> None:
+    # Signing a code reads the keys from the database only when this worker's one-second
+    # snapshot is stale, and writes only the very first key; most requests touch no table.
+    if db.session().in_transaction():
+        db.session.commit()
+
+
 @blp.get("/me/code")
 @blp.doc(security=BEARER)
 @blp.response(200, CodeSchema)
@@ -51,14 +58,14 @@ def my_code():
     after a successful scan the next request gets a new one at once.
     """
     issued = service.current_code(_my_handle(), PERSON)
-    db.session.commit()  # a first signing key, if this request had to create it
+    _commit_if_written()
     return issued.as_dict()
 
 
 def _code_image(kind: str):
     handle = _my_handle()
     issued = service.current_code(handle, PERSON)
-    db.session.commit()
+    _commit_if_written()
     body = service.code_image(handle, issued, kind)
     response = make_response(body)
     response.mimetype = render.MEDIA_TYPES[kind]
