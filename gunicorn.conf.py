@@ -30,3 +30,20 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 max_requests = 20000
 max_requests_jitter = 2000
+
+
+def post_worker_init(worker):
+    """Start this worker's face-analysis children now, in the background, so the first face
+    request does not wait the second or two they take to load the models."""
+    import threading
+
+    def warm_up():
+        try:
+            with worker.wsgi.app_context():
+                from identity.face import face_pool
+
+                face_pool().warm_up()
+        except Exception as exc:  # the face routes start them on first use instead
+            worker.log.warning("face children not started early: %s", type(exc).__name__)
+
+    threading.Thread(target=warm_up, name="face-warm-up", daemon=True).start()
