@@ -37,6 +37,9 @@ def post_worker_init(worker):
     request does not wait the second or two they take to load the models."""
     import threading
 
+    if "FACE_MAX_CONCURRENT" not in getattr(worker.wsgi, "config", {}):
+        return  # not the OneCode app (the benchmarks' bare Flask baseline runs here too)
+
     def warm_up():
         try:
             with worker.wsgi.app_context():
