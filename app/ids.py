@@ -5,8 +5,15 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: safe to read alou
 
 
 def new_id() -> str:
-    """A 22-character random id for rows that appear in URLs (128 bits)."""
-    return secrets.token_urlsafe(16)
+    """A 22-character random id for rows that appear in URLs (128 bits, URL-safe base64).
+
+    Never one that starts with ``-``: operators pass ids to commands, where that reads as an
+    option.
+    """
+    while True:
+        value = secrets.token_urlsafe(16)
+        if value[0] != "-":
+            return value
 
 
 def new_handle(length: int = 10) -> str:
