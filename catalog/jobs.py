@@ -35,9 +35,17 @@ def credential_changed(holder_index: str, **_extra) -> None:
 
 
 def connect_signals() -> None:
+    from identity.service import person_registered
     from wallet.service import credential_changed as signal
 
     signal.connect(_on_credential_changed, weak=False)
+    person_registered.connect(_on_person_registered, weak=False)
+
+
+def _on_person_registered(person, **_extra):
+    from catalog import policies
+
+    policies.tell_new_resident(person)
 
 
 def _on_credential_changed(sender, **extra):

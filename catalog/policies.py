@@ -89,6 +89,14 @@ def get_policy(policy_id: str) -> Policy | None:
 # The holder's side --------------------------------------------------------------------
 
 
+def tell_new_resident(person) -> int:
+    """A notice for each policy found for someone before they registered (their matches
+    belong to their ID-number digest); returns how many were sent."""
+    found = [policy for match, policy in found_for(person.id_number_index) if match.status == FOUND]
+    notices.notify_many([_found_notice(person.id, policy) for policy in found])
+    return len(found)
+
+
 def found_for(holder_index: str, limit: int = 100) -> list[tuple[PolicyMatch, Policy]]:
     """The policies in force found for this holder (taken up or not), newest first."""
     return [tuple(row) for row in db.session.execute(
@@ -205,10 +213,13 @@ def record_outcome(policy: Policy, holders: list[str], qualifying: set[str], now
     told = inserted + renewed
     if told:
         people = db.session.execute(select(Person.id).where(Person.id_number_index.in_(told))).scalars()
-        notices.notify_many([{"person_id": person_id, "kind": notices.POLICY, "ref": policy.id,
-                              "text": f"A policy found for you: {policy.name}. {policy.benefit}"}
-                             for person_id in people])
+        notices.notify_many([_found_notice(person_id, policy) for person_id in people])
     return {"found": len(told), "lapsed": len(lapsed)}
+
+
+def _found_notice(person_id: str, policy: Policy) -> dict:
+    return {"person_id": person_id, "kind": notices.POLICY, "ref": policy.id,
+            "text": f"A policy found for you: {policy.name}. {policy.benefit}"}
 
 
 def _lapse(policy_id: str, holders: list[str], now: datetime) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from blinker import signal
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +42,9 @@ from identity.models import ACTIVE, Person
 from identity.throttle import LoginThrottle, Lockout
 
 NAME_MAX = 64
+# Sent with the new person, inside the registration's unit of work (the catalogue tells them
+# of policies found for them before they registered).
+person_registered = signal("onecode.person-registered")
 # Names are letters (any script) with their marks, spaces, and the separators that names
 # carry: the middle dot of transcribed minority and foreign names (阿依古丽·买买提), hyphens,
 # apostrophes and full stops. No digits, symbols, control or invisible characters.
@@ -147,6 +151,7 @@ def register_resident(name: str, id_number: str, phone: str, password: str) -> P
             if _taken(id_index, phone_index):
                 raise AlreadyRegistered() from None
             continue
+        person_registered.send(person)
         return person
     raise RuntimeError("could not allocate a unique handle")
 

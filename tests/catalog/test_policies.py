@@ -196,3 +196,24 @@ def test_a_job_run_twice_changes_nothing_more(app, client, police, publisher):
     assert db.session.scalar(select(func.count()).select_from(PolicyMatch)) == 1
     assert db.session.scalar(select(func.count()).select_from(Notice)) == 1
     assert jobs.evaluate_policy_job("no-such-policy") == {"holders": 0, "found": 0, "lapsed": 0}
+
+
+def test_a_policy_found_before_registering_is_told_at_registration(client, police, publisher):
+    from tests.helpers import registration_data
+
+    elder = registration_data()
+    issued(client, police, elder, claims=resident_id_claims(elder, birthdate="1950-01-01"))
+    policy = publish(client, publisher, SENIORS).json  # found for a holder not registered yet
+
+    assert client.post("/api/v1/residents", json=elder).status_code == 201
+    tokens = login(client, elder["phone"], elder["password"])
+    holder = {"headers": auth_headers(tokens["access_token"])}
+    assert [p["id"] for p in my_policies(client, holder)] == [policy["id"]]
+    told = [n for n in my_notices(client, holder) if n.get("ref") == policy["id"]]
+    assert len(told) == 1
+
+
+def test_registering_with_nothing_found_tells_nothing(client, police, publisher):
+    publish(client, publisher, SENIORS)
+    young = resident(client)
+    assert my_notices(client, young) == []
