@@ -76,11 +76,3 @@ def test_arbitrary_text_is_valid_or_refused_never_crashes(text):
     except uscc.InvalidUscc:
         return
     assert len(result) == 18
-
-
-@given(_body16)
-def test_agrees_with_the_wallets_holder_check(body):
-    from wallet.holders import validate_uscc
-
-    code = uscc.complete(body)
-    assert validate_uscc(code) == code

@@ -120,7 +120,7 @@ def test_only_issuer_tokens_issue(client):
 
 
 def test_business_licence_for_an_enterprise_by_uscc(client):
-    from wallet.holders import make_uscc
+    from identity.uscc import complete as make_uscc
 
     issuer = make_issuer(client, name="市场监督管理局", types=("business-licence",))
     uscc = make_uscc("91110000" + "60000001")
