@@ -61,6 +61,16 @@ def verified_claims(refresh: bool = False) -> dict:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise MissingToken("Send a bearer token.")
+    claims = decode_token(token, refresh)
+    # Machine-client tokens carry no family; sign-in tokens live as long as theirs.
+    if "fam" in claims and not family_active(claims["fam"]):
+        raise RevokedToken()
+    return claims
+
+
+def decode_token(token: str, refresh: bool = False) -> dict:
+    """The verified claims of an access (or refresh) token this app issued; raises
+    ``ExpiredToken`` or ``InvalidToken``. Whether its sign-in still lives is the caller's."""
     cfg = current_app.config
     try:
         claims = pyjwt.decode(token, cfg["JWT_SECRET_KEY"], algorithms=[cfg["JWT_ALGORITHM"]],
@@ -72,9 +82,6 @@ def verified_claims(refresh: bool = False) -> dict:
         raise InvalidToken() from None
     if claims.get("type") != ("refresh" if refresh else "access"):
         raise InvalidToken()
-    # Machine-client tokens carry no family; sign-in tokens live as long as theirs.
-    if "fam" in claims and not family_active(claims["fam"]):
-        raise RevokedToken()
     return claims
 
 

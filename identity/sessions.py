@@ -1,12 +1,9 @@
 """Refreshing and ending a resident's sign-in (the token families of ``app.tokens``)."""
 from __future__ import annotations
 
-import jwt as pyjwt
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
-
+from app.auth import InvalidToken, decode_token
 from app.tokens import end_session, rotate
-from identity.errors import InvalidToken, SubjectSuspended, TokenExpired
+from identity.errors import SubjectSuspended
 from identity.models import ACTIVE
 from identity.service import get_person
 
@@ -19,12 +16,10 @@ def refresh_session(refresh_token: str) -> dict:
     ``app.tokens.TokenRevoked`` (signed out) and ``SubjectSuspended`` (the sign-in is ended).
     """
     try:
-        claims = decode_token(refresh_token)
-    except pyjwt.ExpiredSignatureError:
-        raise TokenExpired() from None
-    except (pyjwt.PyJWTError, JWTExtendedException):
-        raise InvalidToken() from None
-    if claims.get("type") != "refresh" or claims.get("kind") != "resident" or not claims.get("fam"):
+        claims = decode_token(refresh_token, refresh=True)
+    except InvalidToken:
+        raise InvalidToken("Send a refresh token.") from None
+    if claims.get("kind") != "resident" or not claims.get("fam"):
         raise InvalidToken("Send a refresh token.")
     person = get_person(claims["sub"])
     if person is None:
