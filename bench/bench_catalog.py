@@ -32,13 +32,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, TOKENS_LUA, gunicorn, prepared_app, print_table, save, wrk  # noqa: E402
+from bench.harness import (ROOT, TOKENS_LUA, gunicorn, post, prepared_app, print_table,  # noqa: E402
+                           resident_data, save, wrk)
 
 HOME_RESIDENTS = 200
 BATCH_ROWS = 5000
@@ -178,26 +178,6 @@ def bench_evaluation(app, n: int) -> dict:
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, json.dumps(body).encode(), headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        sys.exit(f"{url} answered {exc.code}: {exc.read().decode()[:500]}")
-
-
-def _resident(i: int) -> dict:
-    from identity.id_numbers import make_id_number
-
-    return {"name": "测试" + chr(0x4E00 + i),
-            "id_number": make_id_number("110101", date(1950 + i % 40, 1 + i % 12, 1 + i % 28), i % 1000),
-            "phone": f"139{i:08d}", "password": f"bench-passphrase-{i}-long"}
-
-
 def prepare_home(app, base: str) -> list[str]:
     """Residents with a full home screen; returns their access tokens."""
     from app.extensions import db
@@ -207,7 +187,7 @@ def prepare_home(app, base: str) -> list[str]:
     from wallet import service
     from wallet.issuers import create_issuer
 
-    residents = [_resident(i) for i in range(HOME_RESIDENTS)]
+    residents = [resident_data(i, born_from=1950, years=40) for i in range(HOME_RESIDENTS)]
     for r in residents:
         post(f"{base}/api/v1/residents", r)
     with app.app_context():

@@ -15,13 +15,12 @@ import json
 import os
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (ROOT, TOKENS_LUA, gunicorn, prepared_app, print_table, job_worker, save,  # noqa: E402
-                           wrk)
+from bench.harness import (ROOT, TOKENS_LUA, gunicorn, job_worker, post, prepared_app,  # noqa: E402
+                           print_table, resident_data, save, wrk)
 
 RESIDENTS = 200
 PURPOSE = "identity-check"
@@ -66,18 +65,6 @@ end
 """
 
 
-def post(url: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, json.dumps(body).encode(), headers)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        sys.exit(f"{url} answered {exc.code}: {exc.read().decode()[:500]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -104,7 +91,7 @@ def main() -> None:
         tokens = []
         residents = []
         for i in range(RESIDENTS):
-            resident = _resident(i)
+            resident = resident_data(i)
             post(f"{base}/api/v1/residents", resident)
             tokens.append(post(f"{base}/api/v1/auth/login",
                                {"username": resident["phone"], "password": resident["password"]})
@@ -156,18 +143,6 @@ def main() -> None:
     results["ratios"] = {name: results[name]["rps"] / baseline["rps"]
                          for name in ("me_code", "scans", "login")}
     print(f"\nsaved to {save('server', results).relative_to(ROOT)}")
-
-
-def _resident(i: int) -> dict:
-    from identity.id_numbers import make_id_number
-    from datetime import date
-
-    return {
-        "name": "测试" + chr(0x4E00 + i),
-        "id_number": make_id_number("110101", date(1980 + i % 30, 1 + i % 12, 1 + i % 28), i % 1000),
-        "phone": f"139{i:08d}",
-        "password": f"bench-passphrase-{i}-long",
-    }
 
 
 if __name__ == "__main__":

@@ -94,6 +94,32 @@ def cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
     return {kind: round((after[kind] - before[kind]) * 1000 / max(operations, 1), 2) for kind in before}
 
 
+def post(url: str, body: dict, token: str | None = None) -> dict:
+    """POST JSON and return the JSON answer; a refusal ends the benchmark with its body."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, json.dumps(body).encode(), headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        sys.exit(f"{url} answered {exc.code}: {exc.read().decode()[:500]}")
+
+
+def resident_data(i: int, born_from: int = 1980, years: int = 30) -> dict:
+    """A registration body for the ``i``-th benchmark resident, born in one of ``years`` years
+    from ``born_from``."""
+    from datetime import date
+
+    from identity.id_numbers import make_id_number
+
+    return {"name": "测试" + chr(0x4E00 + i),
+            "id_number": make_id_number("110101", date(born_from + i % years, 1 + i % 12, 1 + i % 28),
+                                        i % 1000),
+            "phone": f"139{i:08d}", "password": f"bench-passphrase-{i}-long"}
+
+
 def bench_env(database_url: str, redis_url: str, **extra) -> dict:
     env = dict(os.environ)
     env.update({
