@@ -47,3 +47,22 @@ def insert_for(model):
 
     dialect = db.session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def add_with_random_key(build, attempts: int = 5):
+    """Add and flush the row that ``build()`` makes around a freshly drawn random key; on the
+    rare collision of that key (an ``IntegrityError``) draw again. Returns the row."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.extensions import db
+
+    for _ in range(attempts):
+        row = build()
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+                db.session.flush()
+        except IntegrityError:
+            continue
+        return row
+    raise RuntimeError(f"no free random key for {type(row).__name__} in {attempts} draws")

@@ -25,11 +25,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import or_, select, text
-from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
 from app.ids import new_handle
+from app.models import add_with_random_key
 from codes.format import Claims, CodeSigner, Keyring, SignedCode, UnknownKey
 from codes.models import SigningKey
 
@@ -61,10 +61,10 @@ def _grace() -> timedelta:
 def create_key(activates_at: datetime | None = None) -> SigningKey:
     """A new Ed25519 signing key, added to the session and flushed. Signs from ``activates_at``
     (default now). Retries with a fresh kid on the unlikely collision of a random one."""
-    for _ in range(5):
+    def build() -> SigningKey:
         private = Ed25519PrivateKey.generate()
         kid = new_handle(KID_LENGTH)
-        key = SigningKey(
+        return SigningKey(
             kid=kid,
             private_key_enc=_vault().encrypt(
                 private.private_bytes(_RAW, _RAW_PRIVATE, serialization.NoEncryption()),
@@ -72,14 +72,8 @@ def create_key(activates_at: datetime | None = None) -> SigningKey:
             public_key=private.public_key().public_bytes(_RAW, _RAW_PUBLIC),
             activates_at=activates_at or clock.now(),
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(key)
-                db.session.flush()
-        except IntegrityError:
-            continue
-        return key
-    raise RuntimeError("could not find a free key id")
+
+    return add_with_random_key(build)
 
 
 def rotate_keys(activate_in: timedelta = timedelta(0)) -> SigningKey:

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
 from joserfc.jwk import RSAKey
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.extensions import db
 from app.ids import new_handle
+from app.models import add_with_random_key
 from identity.oidc.models import IdTokenKey
 
 ALG = "RS256"
@@ -40,7 +40,7 @@ def _context(kid: str) -> bytes:
 
 def create_id_token_key() -> IdTokenKey:
     """A new RSA-2048 signing key, added and flushed."""
-    for _ in range(5):
+    def build() -> IdTokenKey:
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         kid = new_handle(12)
         pem = private.private_bytes(serialization.Encoding.PEM,
@@ -48,17 +48,11 @@ def create_id_token_key() -> IdTokenKey:
                                     serialization.NoEncryption())
         public = RSAKey.import_key(private.public_key()).as_dict(private=False)
         public.update({"kid": kid, "alg": ALG, "use": "sig"})
-        key = IdTokenKey(kid=kid, alg=ALG,
-                         private_key_enc=current_app.extensions["vault"].encrypt(pem, _context(kid)),
-                         public_jwk=json.dumps(public), created_at=clock.now())
-        try:
-            with db.session.begin_nested():
-                db.session.add(key)
-                db.session.flush()
-        except IntegrityError:
-            continue
-        return key
-    raise RuntimeError("could not find a free key id")
+        return IdTokenKey(kid=kid, alg=ALG,
+                          private_key_enc=current_app.extensions["vault"].encrypt(pem, _context(kid)),
+                          public_jwk=json.dumps(public), created_at=clock.now())
+
+    return add_with_random_key(build)
 
 
 def rotate_id_token_key() -> IdTokenKey:
