@@ -1,4 +1,5 @@
 """The problems that the code and scanning routes answer with (type, status and title only)."""
+from app.clients import InvalidClient  # noqa: F401  (one definition, in app.clients)
 from app.errors import Problem
 
 
@@ -36,12 +37,6 @@ class PurposeNotAllowed(Problem):
     type = "purpose-not-allowed"
     status = 403
     title = "This service point may not scan for this purpose"
-
-
-class InvalidClient(Problem):
-    type = "invalid-client"
-    status = 401
-    title = "The client credentials are not valid"
 
 
 class TooManyDevices(Problem):

@@ -1,30 +1,17 @@
-"""Service points: counters, gates and kiosks that scan codes, as client-credentials clients.
-
-A client secret is 32 random bytes (URL-safe base64), shown once and stored as its SHA-256:
-with that much entropy a slow hash adds nothing, and the check stays cheap.
-"""
+"""Service points: counters, gates and kiosks that scan codes, as client-credentials clients
+(their secrets: ``app.clients``)."""
 from __future__ import annotations
-
-import hashlib
-import hmac
-import secrets
 
 from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
 from app.ids import new_handle, new_id
+from app.clients import check_secret, hash_secret, new_secret
 from app.tokens import client_token
-from codes.errors import InvalidClient
 from codes.models import ServicePoint
 
 CLIENT_KIND = "service-point"
-# Compared against when the client id is unknown, so both failures take the same time.
-_NO_SECRET = hashlib.sha256(b"no such service point").hexdigest()
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_client_id() -> str:
@@ -38,7 +25,7 @@ def create_service_point(name: str, purposes: list[str], *, client_id: str | Non
     ``client_id`` and ``client_secret`` may be given (the demo seed derives them), else they
     are random. The secret is not stored, only its hash.
     """
-    client_secret = client_secret or secrets.token_urlsafe(32)
+    client_secret = client_secret or new_secret()
     point = ServicePoint(id=new_id(), client_id=client_id or new_client_id(),
                          secret_hash=hash_secret(client_secret), name=name,
                          purposes=sorted(set(purposes)), active=True, created_at=clock.now())
@@ -58,12 +45,7 @@ def get_by_client_id(client_id: str) -> ServicePoint | None:
 
 def authenticate(client_id: str, client_secret: str) -> ServicePoint:
     """The active service point these credentials belong to. Raises ``InvalidClient``."""
-    point = get_by_client_id(client_id)
-    expected = point.secret_hash if point is not None else _NO_SECRET
-    matches = hmac.compare_digest(hash_secret(client_secret), expected)
-    if point is None or not matches or not point.active:
-        raise InvalidClient()
-    return point
+    return check_secret(get_by_client_id(client_id), client_secret)
 
 
 def issue_token(client_id: str, client_secret: str) -> dict:

@@ -1,11 +1,6 @@
 """The problems that the wallet routes answer with (type, status and title only)."""
+from app.clients import InvalidClient  # noqa: F401  (one definition, in app.clients)
 from app.errors import Problem
-
-
-class InvalidClient(Problem):
-    type = "invalid-client"
-    status = 401
-    title = "Unknown client or wrong secret"
 
 
 class TypeNotAllowed(Problem):

@@ -2,8 +2,6 @@
 own signing keys; and the trust list that names them, their types and their public keys."""
 from __future__ import annotations
 
-import hmac
-import secrets
 
 from sqlalchemy import select
 
@@ -11,15 +9,13 @@ from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.ids import new_handle, new_id
+from app.clients import check_secret, hash_secret, new_secret
 from app.tokens import client_token
-from codes.service_points import hash_secret
 from wallet import keys
-from wallet.errors import InvalidClient, UnknownType
+from wallet.errors import UnknownType
 from wallet.models import CredentialType, Issuer, IssuerKey
 
 CLIENT_KIND = "issuer"
-# Compared against when the client id is unknown, so both failures take the same time.
-_NO_SECRET = hash_secret("no such issuer")
 
 
 def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *,
@@ -34,7 +30,7 @@ def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *
         select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
     if unknown:
         raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
-    secret = client_secret or secrets.token_urlsafe(32)
+    secret = client_secret or new_secret()
     issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
                     secret_hash=hash_secret(secret),
                     name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
@@ -51,11 +47,7 @@ def get_issuer_by_client_id(client_id: str) -> Issuer | None:
 
 def issue_token(client_id: str, client_secret: str) -> dict:
     """``{access_token, token_type, expires_in}`` for an active issuer; ``InvalidClient``."""
-    issuer = get_issuer_by_client_id(client_id)
-    expected = issuer.secret_hash if issuer is not None else _NO_SECRET
-    matches = hmac.compare_digest(hash_secret(client_secret), expected)
-    if issuer is None or not matches or not issuer.active:
-        raise InvalidClient()
+    issuer = check_secret(get_issuer_by_client_id(client_id), client_secret)
     return client_token(issuer.id, CLIENT_KIND)
 
 
