@@ -89,13 +89,7 @@ def uscc_of(enterprise: Enterprise) -> str:
 
 def normalise_name(name) -> str:
     """An enterprise name in NFC without surrounding space; ``ValueError`` when unusable."""
-    if not isinstance(name, str):
-        raise ValueError("Must be a string.")
-    name = unicodedata.normalize("NFC", name).strip()
-    if not name:
-        raise ValueError("Must not be empty.")
-    if len(name) > NAME_MAX:
-        raise ValueError(f"Must be at most {NAME_MAX} characters.")
+    name = identity.normalise_text(name, NAME_MAX)
     if any(unicodedata.category(ch)[0] == "C" for ch in name):
         raise ValueError("Must not contain control or invisible characters.")
     return name

@@ -72,15 +72,22 @@ def _totp_context(person_id: str) -> str:
 # Registration --------------------------------------------------------------------------
 
 
+def normalise_text(value, max_length: int) -> str:
+    """A name-like text in NFC without surrounding space; ``ValueError`` when it is not a
+    string, is empty, or is longer than ``max_length``."""
+    if not isinstance(value, str):
+        raise ValueError("Must be a string.")
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        raise ValueError("Must not be empty.")
+    if len(value) > max_length:
+        raise ValueError(f"Must be at most {max_length} characters.")
+    return value
+
+
 def normalise_name(name: str) -> str:
     """The name in NFC without surrounding space; ``ValueError`` when it cannot be a name."""
-    if not isinstance(name, str):
-        raise ValueError("Must be a string.")
-    name = unicodedata.normalize("NFC", name).strip()
-    if not name:
-        raise ValueError("Must not be empty.")
-    if len(name) > NAME_MAX:
-        raise ValueError(f"Must be at most {NAME_MAX} characters.")
+    name = normalise_text(name, NAME_MAX)
     if not all(_name_character(ch) for ch in name):
         raise ValueError("Must contain only letters, spaces and the dots or hyphens of names.")
     return name
