@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_jwt_extended import create_access_token, create_refresh_token
 
 from app.errors import Problem
 from app.ids import new_id
@@ -43,12 +43,13 @@ def _pair(subject: str, family: str, claims: dict) -> dict:
         additional_claims={**claims, "fam": family},
         expires_delta=timedelta(seconds=cfg["ACCESS_TOKEN_SECONDS"]),
     )
+    # The refresh token's id is chosen here, so it need not be decoded back out of the token.
+    jti = new_id()
     refresh = create_refresh_token(
         identity=subject,
-        additional_claims={**claims, "fam": family},
+        additional_claims={**claims, "fam": family, "jti": jti},
         expires_delta=timedelta(seconds=cfg["REFRESH_TOKEN_SECONDS"]),
     )
-    jti = decode_token(refresh)["jti"]
     ttl = cfg["REFRESH_TOKEN_SECONDS"]
     pipe = redis_client().pipeline(transaction=False)
     pipe.set(_family_key(family), 1, ex=ttl)
