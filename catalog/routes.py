@@ -33,10 +33,7 @@ def _time(moment):
 
 
 def _me():
-    person = identity.get_person(g.principal_id)
-    if person is None:
-        raise NotFound()
-    return person
+    return identity.signed_in_person(g.principal_id)
 
 
 # The catalogue -------------------------------------------------------------------------

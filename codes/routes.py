@@ -29,14 +29,9 @@ JWKS_MAX_AGE = 60
 def _my_handle() -> str:
     handle = g.claims.get("h")
     if not handle:
-        from identity.service import get_person
+        from identity.service import signed_in_person
 
-        person = get_person(g.principal_id)
-        if person is None:
-            from identity.errors import InvalidToken
-
-            raise InvalidToken()
-        handle = person.handle
+        handle = signed_in_person(g.principal_id).handle
     return handle
 
 

@@ -14,7 +14,6 @@ from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
 from codes.scans import get_scan
 from identity import face, service
-from identity.errors import InvalidToken
 from identity.schemas import TokenPairSchema
 
 face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
@@ -95,10 +94,7 @@ def _image_bytes(files: dict) -> bytes:
 
 
 def _current_person():
-    person = service.get_person(g.principal_id)
-    if person is None:
-        raise InvalidToken()
-    return person
+    return service.signed_in_person(g.principal_id)
 
 
 @face_blp.put("/me/face")

@@ -21,10 +21,7 @@ blp = Blueprint("identity", __name__, url_prefix="/api/v1", description="Residen
 
 
 def _current_person():
-    person = service.get_person(g.principal_id)
-    if person is None:
-        raise InvalidToken()
-    return person
+    return service.signed_in_person(g.principal_id)
 
 
 @blp.post("/residents")

@@ -187,6 +187,17 @@ def get_person(person_id: str) -> Person | None:
     return db.session.get(Person, person_id)
 
 
+def signed_in_person(person_id: str) -> Person:
+    """The person a valid resident token names; ``InvalidToken`` when they are gone (a token
+    outlives nothing it names)."""
+    person = get_person(person_id)
+    if person is None:
+        from identity.errors import InvalidToken
+
+        raise InvalidToken()
+    return person
+
+
 def get_person_by_handle(handle: str) -> Person | None:
     """The person whose code handle (a code's ``sub``) this is, or None."""
     return db.session.execute(select(Person).where(Person.handle == handle)).scalar_one_or_none()

@@ -12,7 +12,6 @@ from sqlalchemy import case, select
 
 from app import clock
 from app.auth import BEARER, RESIDENT, require
-from app.errors import NotFound
 from app.extensions import db
 from catalog import applications, notices, policies
 from codes import scans
@@ -40,10 +39,7 @@ def notice_body(notice) -> dict:
 
 
 def _me():
-    person = identity.get_person(g.principal_id)
-    if person is None:
-        raise NotFound()
-    return person
+    return identity.signed_in_person(g.principal_id)
 
 
 def _wallet_rows(holder_index: str):

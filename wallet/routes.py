@@ -46,10 +46,7 @@ def _time(moment):
 
 
 def _my_holder_index() -> str:
-    person = identity.get_person(g.principal_id)
-    if person is None:
-        raise NotFound()
-    return person.id_number_index
+    return identity.signed_in_person(g.principal_id).id_number_index
 
 
 def _item(credential, ctype, issuer, claims: dict) -> dict:
