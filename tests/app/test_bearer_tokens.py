@@ -57,3 +57,15 @@ def test_after_logout_the_access_token_is_revoked(client, clock):
     holder = resident(client)
     assert client.post("/api/v1/auth/logout", headers=holder["headers"]).status_code == 204
     _problem(client.get("/api/v1/me/code", headers=holder["headers"]), 401, "token-revoked")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/me/wallet", "/api/v1/me/home",
+                                  "/api/v1/me/policies"])
+def test_a_token_whose_person_is_gone_is_invalid_everywhere(client, clock, path):
+    from app.extensions import db
+    from identity.models import Person
+
+    holder = resident(client)
+    db.session.delete(db.session.get(Person, holder["profile"]["id"]))
+    db.session.commit()
+    _problem(client.get(path, headers=holder["headers"]), 401, "invalid-token")
