@@ -8,11 +8,11 @@ from app.auth import BEARER, ISSUER, RESIDENT, require
 from app.errors import NotFound
 from app.extensions import db
 from catalog import applications, items, jobs, policies
+from app.schemas import ProblemSchema
 from catalog.schemas import (
     ApplicationCreateSchema,
     ApplicationSchema,
     BundleSchema,
-    CatalogProblemSchema,
     ItemQuerySchema,
     MyPolicySchema,
     PolicyCreateSchema,
@@ -65,7 +65,7 @@ def service_items(query):
 
 @blp.get("/service-items/<code>")
 @blp.response(200, ServiceItemSchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 def service_item(code):
     """One service item: one item, one standard, everywhere"""
     item = items.get_item(code)
@@ -83,7 +83,7 @@ def bundles():
 
 @blp.get("/bundles/<code>")
 @blp.response(200, BundleSchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 def bundle(code):
     """One bundle: its items and the union of their materials"""
     found = items.get_bundle(code)
@@ -112,7 +112,7 @@ def _with_name(application) -> dict:
 @blp.doc(security=BEARER)
 @blp.arguments(ApplicationCreateSchema)
 @blp.response(201, ApplicationSchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: an unknown service item or bundle")
 @require(RESIDENT)
 def create_application(data):
@@ -144,7 +144,7 @@ def my_applications():
 @blp.get("/me/applications/<application_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, ApplicationSchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
 @require(RESIDENT)
 def my_application(application_id):
     """One of my applications, with its timeline"""
@@ -155,8 +155,8 @@ def my_application(application_id):
 @blp.doc(security=BEARER)
 @blp.arguments(SubmitSchema)
 @blp.response(200, ApplicationSchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM, description="`not-found`")
-@blp.alt_response(409, schema=CatalogProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`wrong-status`: not a draft")
 @require(RESIDENT)
 def submit(data, application_id):
@@ -187,9 +187,9 @@ def my_policy_body(match, policy) -> dict:
 @blp.doc(security=BEARER)
 @blp.arguments(PolicyCreateSchema)
 @blp.response(201, PolicySchema)
-@blp.alt_response(403, schema=CatalogProblemSchema, content_type=PROBLEM,
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-a-policy-publisher`")
-@blp.alt_response(422, schema=CatalogProblemSchema, content_type=PROBLEM,
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                   description="`validation-error` naming each rule with an unknown type, claim or op")
 @require(ISSUER)
 def publish_policy(data):
@@ -218,7 +218,7 @@ def my_policies():
 @blp.post("/me/policies/<policy_id>/accept")
 @blp.doc(security=BEARER)
 @blp.response(200, MyPolicySchema)
-@blp.alt_response(404, schema=CatalogProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
                   description="`not-found`: not found for me, or no longer in force")
 @require(RESIDENT)
 def accept_policy(policy_id):

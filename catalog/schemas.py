@@ -3,7 +3,7 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.schemas import ProblemSchema, Text
+from app.schemas import Text
 
 _CODE = validate.Length(min=1, max=64)
 
@@ -117,6 +117,3 @@ class MyPolicySchema(PolicySchema):
     found_at = fields.String()
     accepted_at = fields.String(allow_none=True)
 
-
-class CatalogProblemSchema(ProblemSchema):
-    pass
