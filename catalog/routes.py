@@ -7,8 +7,8 @@ from app import clock
 from app.auth import BEARER, ISSUER, RESIDENT, require
 from app.errors import NotFound
 from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from catalog import applications, items, jobs, policies
-from app.schemas import ProblemSchema
 from catalog.schemas import (
     ApplicationCreateSchema,
     ApplicationSchema,
@@ -25,7 +25,6 @@ from identity import service as identity
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
                 description="Service items, one-thing bundles, applications, policies")
 
-PROBLEM = "application/problem+json"
 
 
 def _time(moment):

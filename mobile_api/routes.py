@@ -25,7 +25,6 @@ from wallet.models import CARD, Credential, CredentialType, Issuer
 
 blp = Blueprint("mobile", __name__, url_prefix="/api/v1", description="The phone app's home and notices")
 
-PROBLEM = "application/problem+json"
 RECENT = 5
 
 

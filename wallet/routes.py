@@ -7,11 +7,11 @@ from app import clock
 from app.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
 from app.extensions import db
+from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
 from identity import shown_codes
 from wallet import consents, issuers, service, status, verify
 from wallet.models import CARD
-from app.schemas import ProblemSchema
 from wallet.schemas import (
     ClientCredentialsSchema,
     ConsentQuerySchema,
@@ -34,7 +34,6 @@ from wallet.schemas import (
 
 blp = Blueprint("wallet", __name__, url_prefix="/api/v1", description="Credentials, consent and sharing")
 
-PROBLEM = "application/problem+json"
 
 
 def _base_url() -> str:
