@@ -10,11 +10,9 @@ import re
 
 from sqlalchemy import select
 
-from app import clock
-from app.errors import ValidationProblem
 from app.extensions import db
 from catalog.models import Bundle, ServiceItem
-from wallet.catalogue import LoadReport
+from wallet.catalogue import LoadReport, check_entries, upsert
 from wallet.models import CredentialType
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -179,36 +177,6 @@ def _check_bundle(entry, item_codes: set[str]) -> list[str]:
     return errors
 
 
-def _check_all(section: str, entries, check) -> None:
-    if not isinstance(entries, list):
-        raise ValidationProblem({section: ["must be a list"]})
-    errors, seen = {}, set()
-    for n, entry in enumerate(entries):
-        problems = check(entry)
-        if not problems and entry["code"] in seen:
-            problems = ["this code appears twice"]
-        if problems:
-            errors[f"{section}[{n}]"] = problems
-        else:
-            seen.add(entry["code"])
-    if errors:
-        raise ValidationProblem(errors, f"Some {section.replace('_', ' ')} are not valid.")
-
-
-def _upsert(model, key: str, values: dict, report: LoadReport) -> None:
-    existing = db.session.get(model, key)
-    if existing is None:
-        db.session.add(model(code=key, created_at=clock.now(), **values))
-        report.created.append(key)
-    elif any(getattr(existing, k) != v for k, v in values.items()):
-        for k, v in values.items():
-            setattr(existing, k, v)
-        existing.updated_at = clock.now()
-        report.updated.append(key)
-    else:
-        report.unchanged.append(key)
-
-
 def load_service_items(entries) -> LoadReport:
     """Create or update service items from catalogue entries. Idempotent.
 
@@ -216,10 +184,10 @@ def load_service_items(entries) -> LoadReport:
     changes nothing.
     """
     types = _known_types()
-    _check_all("service_items", entries, lambda e: _check_item(e, types))
+    check_entries("service_items", entries, lambda e: _check_item(e, types), "code")
     report = LoadReport()
     for entry in entries:
-        _upsert(ServiceItem, entry["code"], {
+        upsert(ServiceItem, "code", entry["code"], {
             "name": entry["name"].strip(), "department": entry["department"].strip(),
             "conditions": list(entry.get("conditions", [])), "steps": list(entry.get("steps", [])),
             "time_limit_days": entry.get("time_limit_days", 0), "fee": entry.get("fee", "free"),
@@ -236,10 +204,10 @@ def load_bundles(entries) -> LoadReport:
     the catalogue already (or earlier in the same file). Idempotent; ``ValidationProblem``
     as for items."""
     codes = set(db.session.scalars(select(ServiceItem.code)))
-    _check_all("bundles", entries, lambda e: _check_bundle(e, codes))
+    check_entries("bundles", entries, lambda e: _check_bundle(e, codes), "code")
     report = LoadReport()
     for entry in entries:
-        _upsert(Bundle, entry["code"], {"name": entry["name"].strip(),
+        upsert(Bundle, "code", entry["code"], {"name": entry["name"].strip(),
                                         "description": entry.get("description", ""),
                                         "items": list(entry["items"])}, report)
     db.session.flush()

@@ -51,6 +51,41 @@ def _check_type_entry(entry) -> list[str]:
     return errors
 
 
+def check_entries(section: str, entries, check, key: str) -> None:
+    """Raise ``ValidationProblem`` naming every bad entry of a catalogue section by position
+    (``section[3]``): ``check(entry)`` lists an entry's problems, and a ``key`` seen twice is
+    one. Returns when all are good."""
+    if not isinstance(entries, list):
+        raise ValidationProblem({section: ["must be a list"]})
+    errors, seen = {}, set()
+    for n, entry in enumerate(entries):
+        problems = check(entry)
+        if not problems and entry[key] in seen:
+            problems = [f"this {key} appears twice"]
+        if problems:
+            errors[f"{section}[{n}]"] = problems
+        else:
+            seen.add(entry[key])
+    if errors:
+        raise ValidationProblem(errors, f"Some {section.replace('_', ' ')} are not valid.")
+
+
+def upsert(model, key_column: str, key: str, values: dict, report: LoadReport) -> None:
+    """Create the row of ``key`` with ``values``, or bring it to them; noted in ``report``."""
+    existing = db.session.get(model, key)
+    if existing is None:
+        db.session.add(model(**{key_column: key}, created_at=clock.now(), **values))
+        report.created.append(key)
+    elif any(getattr(existing, k) != v for k, v in values.items()):
+        for k, v in values.items():
+            setattr(existing, k, v)
+        if hasattr(existing, "updated_at"):
+            existing.updated_at = clock.now()
+        report.updated.append(key)
+    else:
+        report.unchanged.append(key)
+
+
 def load_credential_types(entries: list) -> LoadReport:
     """Create or update credential types from catalogue entries ``{vct, kind, claims,
     required?, name?}`` (``required`` defaults to all claims). Idempotent.
@@ -58,34 +93,12 @@ def load_credential_types(entries: list) -> LoadReport:
     Raises ``ValidationProblem`` with the errors of every bad entry, by position, and then
     changes nothing.
     """
-    if not isinstance(entries, list):
-        raise ValidationProblem({"credential_types": ["must be a list"]})
-    errors = {}
-    seen = set()
-    for n, entry in enumerate(entries):
-        problems = _check_type_entry(entry)
-        if not problems and entry["vct"] in seen:
-            problems = ["this vct appears twice"]
-        if problems:
-            errors[f"credential_types[{n}]"] = problems
-        else:
-            seen.add(entry["vct"])
-    if errors:
-        raise ValidationProblem(errors, "Some credential types are not valid.")
+    check_entries("credential_types", entries, _check_type_entry, "vct")
     report = LoadReport()
     for entry in entries:
-        values = {"kind": entry["kind"], "name": entry.get("name", entry["vct"]),
-                  "claims": list(entry["claims"]),
-                  "required": list(entry.get("required", entry["claims"]))}
-        existing = get_type(entry["vct"])
-        if existing is None:
-            db.session.add(CredentialType(vct=entry["vct"], created_at=clock.now(), **values))
-            report.created.append(entry["vct"])
-        elif any(getattr(existing, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(existing, k, v)
-            report.updated.append(entry["vct"])
-        else:
-            report.unchanged.append(entry["vct"])
+        upsert(CredentialType, "vct", entry["vct"], {
+            "kind": entry["kind"], "name": entry.get("name", entry["vct"]),
+            "claims": list(entry["claims"]), "required": list(entry.get("required", entry["claims"]))},
+            report)
     db.session.flush()
     return report
