@@ -65,6 +65,8 @@ class Config:
     ACCESS_TOKEN_SECONDS: int = 900
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
     CLIENT_TOKEN_SECONDS: int = 3600
+    # Verified tokens whose claims each worker keeps (app.auth.decode_token).
+    TOKEN_CACHE_SIZE: int = 10_000
     # Passwords: argon2id cost, at least OWASP's minimum (19 MiB, 2 passes, 1 lane).
     ARGON2_MEMORY_KIB: int = 19456
     ARGON2_TIME_COST: int = 2

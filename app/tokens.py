@@ -28,7 +28,7 @@ class TokenRevoked(Problem):
     title = "This sign-in has ended"
 
 
-def _family_key(family: str) -> str:
+def family_key(family: str) -> str:
     return f"fam:{{{family}}}"
 
 
@@ -52,7 +52,7 @@ def _pair(subject: str, family: str, claims: dict) -> dict:
     )
     ttl = cfg["REFRESH_TOKEN_SECONDS"]
     pipe = redis_client().pipeline(transaction=False)
-    pipe.set(_family_key(family), 1, ex=ttl)
+    pipe.set(family_key(family), 1, ex=ttl)
     pipe.set(_refresh_key(family, jti), 1, ex=ttl)
     pipe.execute()
     return {
@@ -77,22 +77,22 @@ def rotate(refresh_claims: dict) -> dict:
     family, jti = refresh_claims["fam"], refresh_claims["jti"]
     r = redis_client()
     # DEL is atomic: of two requests racing with one token, exactly one wins.
-    if r.delete(_refresh_key(family, jti)) == 1 and r.exists(_family_key(family)):
+    if r.delete(_refresh_key(family, jti)) == 1 and r.exists(family_key(family)):
         claims = {k: v for k, v in refresh_claims.items()
                   if k not in ("fam", "jti", "exp", "iat", "nbf", "sub", "type", "fresh", "csrf")}
         return _pair(refresh_claims["sub"], family, claims)
-    if r.delete(_family_key(family)) == 1:
+    if r.delete(family_key(family)) == 1:
         raise TokenReused()
     raise TokenRevoked()
 
 
 def end_session(family: str) -> None:
     """Revoke a sign-in family: its access and refresh tokens stop working at once."""
-    redis_client().delete(_family_key(family))
+    redis_client().delete(family_key(family))
 
 
 def family_active(family: str | None) -> bool:
-    return bool(family) and redis_client().exists(_family_key(family)) == 1
+    return bool(family) and redis_client().exists(family_key(family)) == 1
 
 
 def client_token(subject: str, kind: str, claims: dict | None = None) -> dict:

@@ -44,7 +44,9 @@ class IssuedCode:
         }
 
 
-def _code_key(handle: str, kind: int) -> str:
+def code_key(handle: str, kind: int = PERSON) -> str:
+    """Where the subject's current code is cached; routes prefetch it with the sign-in check
+    (``app.auth.require``) and pass the value to ``current_code``."""
     return f"code:{{{handle}}}:{kind}"
 
 
@@ -74,16 +76,20 @@ def _decode(raw: bytes | None) -> IssuedCode | None:
         return None
 
 
-def current_code(handle: str, kind: int = PERSON) -> IssuedCode:
+NOT_READ = object()
+
+
+def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> IssuedCode:
     """The subject's current code: the cached one until its ``refresh_after``, else a new one.
 
-    Concurrent first requests may each sign (a signature costs microseconds), but only one
-    code is stored and all of them answer with it.
+    ``cached_value``: the value of ``code_key(handle, kind)`` when the caller has read it
+    already (None when absent). Concurrent first requests may each sign (a signature costs
+    microseconds), but only one code is stored and all of them answer with it.
     """
     r = redis_client()
-    key = _code_key(handle, kind)
+    key = code_key(handle, kind)
     now = clock.timestamp()
-    cached = _decode(r.get(key))
+    cached = _decode(r.get(key) if cached_value is NOT_READ else cached_value)
     if cached is not None and now < cached.refresh_after:
         return cached
     issued = issue_code(handle, kind)
@@ -102,7 +108,7 @@ def current_code(handle: str, kind: int = PERSON) -> IssuedCode:
 
 def forget_current_code(handle: str, kind: int = PERSON) -> None:
     """Drop the cached current code, so the next request signs a new one (after a scan)."""
-    redis_client().delete(_code_key(handle, kind))
+    redis_client().delete(code_key(handle, kind))
 
 
 def code_image(handle: str, issued: IssuedCode, image_kind: str) -> bytes:

@@ -53,6 +53,24 @@ def test_an_expired_access_token_says_so(client, clock, app):
     _problem(client.get("/api/v1/me/code", headers=holder["headers"]), 401, "token-expired")
 
 
+def test_a_token_in_use_still_expires_on_time(client, clock, app):
+    # Each worker keeps the claims of tokens it verified; their times are checked on every use.
+    holder = resident(client)
+    lifetime = app.config["ACCESS_TOKEN_SECONDS"]
+    assert client.get("/api/v1/me/code", headers=holder["headers"]).status_code == 200
+    clock.shift(timedelta(seconds=lifetime - 1))
+    assert client.get("/api/v1/me/code", headers=holder["headers"]).status_code == 200
+    clock.shift(timedelta(seconds=2))
+    _problem(client.get("/api/v1/me/code", headers=holder["headers"]), 401, "token-expired")
+
+
+def test_a_token_used_before_it_was_issued_is_refused(client, clock):
+    holder = resident(client)
+    assert client.get("/api/v1/me/code", headers=holder["headers"]).status_code == 200
+    clock.shift(timedelta(seconds=-60))
+    _problem(client.get("/api/v1/me/code", headers=holder["headers"]), 401, "invalid-token")
+
+
 def test_after_logout_the_access_token_is_revoked(client, clock):
     holder = resident(client)
     assert client.post("/api/v1/auth/logout", headers=holder["headers"]).status_code == 204
