@@ -67,6 +67,9 @@ class Config:
     CLIENT_TOKEN_SECONDS: int = 3600
     # Verified tokens whose claims each worker keeps (app.auth.decode_token).
     TOKEN_CACHE_SIZE: int = 10_000
+    # The home screen is cached per person until something on it changes (app.changes), and
+    # at most this long; 0 turns the cache off.
+    HOME_CACHE_SECONDS: int = 300
     # Passwords: argon2id cost, at least OWASP's minimum (19 MiB, 2 passes, 1 lane).
     ARGON2_MEMORY_KIB: int = 19456
     ARGON2_TIME_COST: int = 2
@@ -166,6 +169,8 @@ class Config:
             raise ConfigError("CODE_TTL_SECONDS must be between 1 and 60")
         if not 0 <= self.CODE_LEEWAY_SECONDS <= 10:
             raise ConfigError("CODE_LEEWAY_SECONDS must be between 0 and 10")
+        if not 0 <= self.HOME_CACHE_SECONDS <= 3600:
+            raise ConfigError("HOME_CACHE_SECONDS must be between 0 and 3600")
         if self.STATUS_LIST_SIZE < 8 or self.STATUS_LIST_SIZE % 8:
             raise ConfigError("STATUS_LIST_SIZE must be a positive multiple of 8")
         if not 0 < self.FACE_MATCH_THRESHOLD < 2:

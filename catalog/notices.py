@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from app import clock
+from app import changes, clock
 from app.errors import NotFound
 from app.extensions import db
 from app.ids import new_id
@@ -28,6 +28,7 @@ def notify_many(rows: list[dict]) -> None:
         db.session.execute(Notice.__table__.insert(), [
             {"id": new_id(), "created_at": now, "read_at": None, **row, "text": row["text"][:MAX_TEXT]}
             for row in rows])
+        changes.touch(db.session, persons={row["person_id"] for row in rows})
 
 
 def notices_of(person_id: str, *, unread_only: bool = False, limit: int = 50) -> list[Notice]:
@@ -55,6 +56,7 @@ def mark_read(person_id: str, notice_id: str) -> None:
         raise NotFound()
     db.session.execute(update(Notice).where(Notice.id == notice_id, Notice.read_at.is_(None))
                        .values(read_at=clock.now()).execution_options(synchronize_session=False))
+    changes.touch(db.session, persons=(person_id,))
 
 
 def latest_with_unread(person_id: str, limit: int = 5) -> tuple[list[Notice], int]:

@@ -11,9 +11,9 @@ import binascii
 import json
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
-from app import audit, clock
+from app import audit, changes, clock
 from app.errors import Forbidden, NotFound, ValidationProblem
 from app.extensions import db
 from app.ids import new_id
@@ -75,6 +75,15 @@ def in_force(policy: Policy, now: datetime) -> bool:
 def _in_force_clause(now: datetime):
     return and_(or_(Policy.valid_from.is_(None), Policy.valid_from <= now),
                 or_(Policy.valid_until.is_(None), Policy.valid_until > now))
+
+
+def next_change(now: datetime) -> datetime | None:
+    """The next moment after ``now`` at which some policy comes into force or ends, in one
+    query (a cached screen of found policies is good until then)."""
+    starts = select(func.min(Policy.valid_from)).where(Policy.valid_from > now).scalar_subquery()
+    ends = select(func.min(Policy.valid_until)).where(Policy.valid_until > now).scalar_subquery()
+    first, second = db.session.execute(select(starts, ends)).one()
+    return min((clock.aware(m) for m in (first, second) if m is not None), default=None)
 
 
 def policies_in_force(now: datetime | None = None) -> list[Policy]:
@@ -211,7 +220,7 @@ def record_outcome(policy: Policy, holders: list[str], qualifying: set[str], now
     if lapsed:
         _lapse(policy.id, lapsed, now)
     told = inserted + renewed
-    if told:
+    if told:  # the notices mark their persons' views stale (app.changes)
         people = db.session.execute(select(Person.id).where(Person.id_number_index.in_(told))).scalars()
         notices.notify_many([_found_notice(person_id, policy) for person_id in people])
     return {"found": len(told), "lapsed": len(lapsed)}
@@ -227,6 +236,7 @@ def _lapse(policy_id: str, holders: list[str], now: datetime) -> None:
         PolicyMatch.policy_id == policy_id, PolicyMatch.holder_index.in_(holders),
         PolicyMatch.status == FOUND).values(status=LAPSED, lapsed_at=now)
         .execution_options(synchronize_session=False))
+    changes.touch(db.session, queries=(select(Person.id).where(Person.id_number_index.in_(holders)),))
 
 
 def evaluate_policy(policy: Policy, batch: int = BATCH) -> dict:

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import changes
 from app.extensions import db
 from app.models import UTCDateTime, created_column, id_column
 
@@ -70,3 +71,9 @@ class Scan(db.Model):
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     shared: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+
+
+# Whose cached views a change reaches (app.changes): a scan is the scanned person's; a
+# service point's name is shown on many screens.
+changes.watch(Scan, lambda s: changes.Touch(persons=(s.person_id,)))
+changes.watch(ServicePoint, lambda _: changes.EVERYONE)

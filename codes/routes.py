@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from app import clock
 from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.extensions import db
+from app.models import commit_if_begun
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
@@ -40,13 +41,6 @@ def _my_handle() -> str:
     return handle
 
 
-def _commit_if_written() -> None:
-    # Signing a code reads the keys from the database only when this worker's one-second
-    # snapshot is stale, and writes only the very first key; most requests touch no table.
-    if db.session().in_transaction():
-        db.session.commit()
-
-
 @blp.get("/me/code")
 @blp.doc(security=BEARER)
 @blp.response(200, CodeSchema)
@@ -59,14 +53,14 @@ def my_code():
     """
     handle = _my_handle()
     issued = service.current_code(handle, PERSON, g.prefetched.get(service.code_key(handle), service.NOT_READ))
-    _commit_if_written()
+    commit_if_begun()
     return issued.as_dict()
 
 
 def _code_image(kind: str):
     handle = _my_handle()
     issued = service.current_code(handle, PERSON)
-    _commit_if_written()
+    commit_if_begun()
     body = service.code_image(handle, issued, kind)
     response = make_response(body)
     response.mimetype = render.MEDIA_TYPES[kind]

@@ -16,9 +16,11 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import changes
 from app.extensions import db
 from app.models import UTCDateTime, created_column, id_column
 
@@ -122,3 +124,11 @@ class ScanPresenter(db.Model):
         String(32), ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True)
     proxy_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("proxies.id", ondelete="SET NULL"))
+
+
+# Whose cached views a change reaches (app.changes). Both sides of a proxy see the other's
+# consent requests; an enterprise's members see its requests while it is verified.
+changes.watch(Proxy, lambda p: changes.Touch(persons=(p.proxy_id, p.principal_id)))
+changes.watch(EnterpriseMember, lambda m: changes.Touch(persons=(m.person_id,)))
+changes.watch(Enterprise, lambda e: changes.Touch(queries=(
+    select(EnterpriseMember.person_id).where(EnterpriseMember.enterprise_id == e.id),)))

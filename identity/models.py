@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import changes
 from app.extensions import db
 from app.models import UTCDateTime, created_column, id_column
 
@@ -41,3 +42,7 @@ class Person(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     kind = "person"
+
+
+# Whose cached views a change reaches (app.changes): the profile is the person's own.
+changes.watch(Person, lambda p: changes.Touch(persons=(p.id,)))

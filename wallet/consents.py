@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import audit, clock
+from app import audit, changes, clock
 from app.errors import NotFound, ValidationProblem
 from app.extensions import db
 from app.ids import new_id
@@ -112,6 +112,7 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
         if request is None or status_of(request) == EXPIRED:
             raise NotFound()
         raise AlreadyAnswered()
+    changes.touch_row(db.session, db.session.get(MaterialRequest, request_id))
     audit.record("consent", request=request_id, person=person_id, decision=decision)
 
 

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import changes
 from app.extensions import db
 from app.models import UTCDateTime, created_column, id_column
 
@@ -142,3 +154,32 @@ class MaterialRequest(db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the materials were first handed over (recorded on the scan once).
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def holder_persons(holder_index: str):
+    """The person registered under this holder index (none for an enterprise's USCC, or
+    before the holder registers), as a query for app.changes."""
+    from identity.models import Person
+
+    return select(Person.id).where(Person.id_number_index == holder_index)
+
+
+def _answerers(request: MaterialRequest) -> changes.Touch:
+    """Who sees a consent request (mirrors identity.shown_codes.answerable, widely): the
+    holder, whoever acts for the holder, and the members of an enterprise whose code was
+    scanned."""
+    from identity.enterprise_models import EnterpriseMember, Proxy, ScanPresenter
+
+    return changes.Touch(persons=(request.person_id,), queries=(
+        select(Proxy.proxy_id).where(Proxy.principal_id == request.person_id),
+        select(EnterpriseMember.person_id)
+        .join(ScanPresenter, ScanPresenter.enterprise_id == EnterpriseMember.enterprise_id)
+        .where(ScanPresenter.scan_id == request.scan_id)))
+
+
+# Whose cached views a change reaches (app.changes): a credential is its holder's, a consent
+# request its answerers'; issuers' and types' names are shown on many screens.
+changes.watch(Credential, lambda c: changes.Touch(queries=(holder_persons(c.holder_index),)))
+changes.watch(MaterialRequest, _answerers)
+for _shared in (Issuer, CredentialType):
+    changes.watch(_shared, lambda _: changes.EVERYONE)

@@ -1,0 +1,150 @@
+"""The home screen: built in a fixed number of queries, then served from Redis until it changes.
+
+Building it runs the same statements whatever the wallet holds: the person, the wallet
+(credentials with their types and issuers, one query), pending consents, applications in
+progress, policies found, the next start or end of a policy, recent scans, and notices with the
+unread count. Only cards are decrypted (their summaries are shown); certificates are counted.
+
+The phone asks for its home whenever the app comes to the front, and little on it changes
+between two asks. So the screen without its code (which rotates on its own, ``codes.service``)
+is kept at ``home:{<person>}`` as the JSON the route answers, with the change stamps it was
+built under (``app.changes``) and the moment it would go out of date by itself: a card's
+validity starting or ending, a consent request expiring, a policy starting or ending, and
+``HOME_CACHE_SECONDS`` at most. The route reads the entry, both stamps and the cached code in
+the round trip that checks the sign-in (``app.auth.require``); while the stamps match and the
+moment has not come, it answers the entry with the code spliced in, and runs no SQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import case, select
+
+from app import changes, clock
+from app.extensions import db
+from app.store import redis_client
+from catalog import applications, notices, policies
+from codes import scans
+from codes.service import NOT_READ, code_key, current_code
+from identity import service as identity
+from identity.schemas import ProfileSchema
+from mobile_api.schemas import HomeSchema
+from wallet import consents
+from wallet import service as wallet
+from wallet.models import CARD, Credential, CredentialType, Issuer
+
+RECENT = 5
+_NONE = "-"
+
+
+def entry_key(person_id: str) -> str:
+    return f"home:{{{person_id}}}"
+
+
+def prefetch(claims: dict) -> list[str]:
+    """The keys the home route reads with the sign-in check: the entry, its two stamps and
+    the cached code."""
+    person_id = claims["sub"]
+    keys = [entry_key(person_id), changes.stamp_key(person_id), changes.EVERYONE_KEY]
+    if claims.get("h"):
+        keys.append(code_key(claims["h"]))
+    return keys
+
+
+def _time(moment):
+    return clock.rfc3339(moment) if moment is not None else None
+
+
+def notice_body(notice) -> dict:
+    return {"id": notice.id, "kind": notice.kind, "text": notice.text, "ref": notice.ref,
+            "created_at": _time(notice.created_at), "read_at": _time(notice.read_at)}
+
+
+def _wallet_rows(holder_index: str):
+    """The holder's credentials, newest first, with type and issuer names, in one query; the
+    encrypted SD-JWT comes only for cards (certificates are counted, not shown)."""
+    return db.session.execute(
+        select(Credential.id, Credential.vct, Credential.valid_from, Credential.valid_until,
+               Credential.revoked_at, CredentialType.kind, CredentialType.name.label("type_name"),
+               Issuer.name.label("issuer_name"),
+               case((CredentialType.kind == CARD, Credential.sd_jwt_enc)).label("sd_jwt_enc"))
+        .join(CredentialType, CredentialType.vct == Credential.vct)
+        .join(Issuer, Issuer.id == Credential.issuer_id)
+        .where(Credential.holder_index == holder_index)
+        .order_by(Credential.issued_at.desc(), Credential.id)).all()
+
+
+def build(person_id: str, now: datetime) -> tuple[dict, str, datetime | None]:
+    """The screen without its code, the person's code handle, and the first moment after
+    ``now`` at which the screen would change with no write (None: no such moment)."""
+    person = identity.signed_in_person(person_id)
+    moments = []
+    cards, certificate_count = [], 0
+    for row in _wallet_rows(person.id_number_index):
+        if row.kind != CARD:
+            certificate_count += 1
+            continue
+        cards.append({"id": row.id, "type": row.vct, "name": row.type_name,
+                      "issuer": {"name": row.issuer_name},
+                      "summary": wallet.summary(wallet.claims_of(row)),
+                      "status": wallet.status_of(row, now)})
+        moments += [row.valid_from, row.valid_until]
+    requests = consents.pending_consents(person.id)
+    pending = [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
+                "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
+               for r, name in requests]
+    moments += [r.expires_at for r, _ in requests]
+    in_progress = [{"id": a.id, "name": name, "status": a.status, "service_item": a.item_code,
+                    "bundle": a.bundle_code, "missing": a.missing, "updated_at": _time(a.updated_at)}
+                   for a, name in applications.in_progress_with_names(person.id)]
+    found = [{"id": p.id, "name": p.name, "benefit": p.benefit, "status": m.status,
+              "found_at": _time(m.found_at)}
+             for m, p in policies.found_for(person.id_number_index, limit=20)]
+    moments.append(policies.next_change(now))
+    recent = [{"scan_id": s.id, "scanned_at": _time(s.created_at), "service_point": {"name": name},
+               "purpose": s.purpose} for s, name in scans.scans_of(person.id, RECENT)]
+    latest, unread = notices.latest_with_unread(person.id, RECENT)
+    body = {"profile": ProfileSchema().dump(person), "cards": cards,
+            "certificate_count": certificate_count, "pending_consents": pending,
+            "applications": in_progress, "policies": found, "recent_scans": recent,
+            "notices": [notice_body(n) for n in latest], "unread_notices": unread}
+    later = [clock.aware(m) for m in moments if m is not None and clock.aware(m) > now]
+    return body, person.handle, min(later, default=None)
+
+
+def _text(raw: bytes | None) -> str:
+    return raw.decode() if raw else _NONE
+
+
+def answer(person_id: str, prefetched: dict) -> bytes:
+    """The home screen as JSON: from the cached entry when it is still good, else built,
+    stored and answered."""
+    stamps = f"{_text(prefetched.get(changes.stamp_key(person_id)))}|" \
+             f"{_text(prefetched.get(changes.EVERYONE_KEY))}"
+    now = clock.now()
+    screen = handle = None
+    entry = prefetched.get(entry_key(person_id))
+    if entry:
+        header, _, cached = entry.partition(b"\n")
+        entry_stamps, until, entry_handle = header.decode().rsplit("|", 2)
+        if entry_stamps == stamps and now.timestamp() < float(until):
+            screen, handle = cached, entry_handle
+    if screen is None:
+        body, handle, changes_at = build(person_id, now)
+        screen = current_app.json.dumps(HomeSchema().dump(body), separators=(",", ":")).encode()
+        _store(person_id, stamps, handle, screen, now, changes_at)
+    code = current_code(handle, cached_value=prefetched.get(code_key(handle), NOT_READ)).as_dict()
+    return b'{"code":' + current_app.json.dumps(code, separators=(",", ":")).encode() + b"," + screen[1:]
+
+
+def _store(person_id: str, stamps: str, handle: str, screen: bytes, now: datetime,
+           changes_at: datetime | None) -> None:
+    seconds = current_app.config["HOME_CACHE_SECONDS"]
+    until = now.timestamp() + seconds
+    if changes_at is not None:
+        until = min(until, clock.aware(changes_at).timestamp())
+    ttl_ms = int((until - now.timestamp()) * 1000)
+    if ttl_ms > 0:
+        header = f"{stamps}|{until}|{handle}\n".encode()
+        redis_client().set(entry_key(person_id), header + screen, px=ttl_ms)
