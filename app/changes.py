@@ -131,6 +131,8 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the marks wait for the real commit
     persons = session.info.pop(_MARKS, None)
     everyone = session.info.pop(_EVERYONE, False)
     session.info.pop(_QUERIES, None)
@@ -138,9 +140,11 @@ def _after_commit(session: Session) -> None:
         renew(persons or (), everyone)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    if not session.in_transaction():  # the whole transaction, not a savepoint
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:
+    # The whole transaction, not a savepoint (marks of a savepoint's rows may stay: a stamp
+    # renewed for nothing costs one rebuild).
+    if previous_transaction.parent is None:
         for key in (_MARKS, _EVERYONE, _QUERIES):
             session.info.pop(key, None)
 

@@ -1,0 +1,88 @@
+"""Change stamps (app.changes): replaced after a commit that changed what a person sees, never
+before it and never for a rollback; bookkeeping alone reaches no one; a Redis failure after
+the commit is logged, and the commit stands."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import redis
+
+from app import changes
+from app.extensions import db
+from app.store import redis_client
+from catalog import notices
+from catalog.models import Notice, Policy
+from tests.catalog.support import make_publisher, publish
+from tests.helpers import resident
+
+SENIORS = [{"credential": "resident-id", "claim": "birthdate", "op": "age_gte", "value": 60}]
+
+
+def _stamp(person_id: str):
+    return redis_client().get(changes.stamp_key(person_id))
+
+
+def test_a_stamp_changes_after_the_commit_and_not_before(client, clock):
+    person_id = resident(client)["profile"]["id"]
+    before = _stamp(person_id)
+    notices.notify(person_id, notices.POLICY, "A policy found for you")
+    db.session.flush()
+    assert _stamp(person_id) == before
+    db.session.commit()
+    assert _stamp(person_id) not in (None, before)
+
+
+def test_a_rollback_changes_no_stamp(client, clock):
+    person_id = resident(client)["profile"]["id"]
+    before = _stamp(person_id)
+    notices.notify(person_id, notices.POLICY, "A policy found for you")
+    db.session.flush()
+    db.session.rollback()
+    db.session.commit()  # nothing left to commit, and no mark either
+    assert _stamp(person_id) == before
+
+
+def test_a_savepoint_released_waits_for_the_real_commit(client, clock):
+    person_id = resident(client)["profile"]["id"]
+    before = _stamp(person_id)
+    with db.session.begin_nested():
+        notices.notify(person_id, notices.POLICY, "A policy found for you")
+    assert _stamp(person_id) == before
+    db.session.commit()
+    assert _stamp(person_id) not in (None, before)
+
+
+def test_a_core_statement_marks_only_the_persons_it_names(client, clock):
+    first, second = (resident(client)["profile"]["id"] for _ in range(2))
+    untouched = _stamp(second)
+    notices.notify_many([{"person_id": first, "kind": notices.POLICY, "text": "t", "ref": None}])
+    db.session.commit()
+    assert _stamp(first) is not None and _stamp(second) == untouched
+
+
+def test_bookkeeping_alone_reaches_no_one(client, clock):
+    publish(client, make_publisher(client), SENIORS)
+    policy = db.session.query(Policy).one()
+    everyone = redis_client().get(changes.EVERYONE_KEY)
+    policy.evaluated_at = datetime.now(timezone.utc)
+    db.session.commit()
+    assert redis_client().get(changes.EVERYONE_KEY) == everyone
+    policy.name = "高龄津贴（新）"
+    db.session.commit()
+    assert redis_client().get(changes.EVERYONE_KEY) not in (None, everyone)
+
+
+def test_a_redis_failure_after_the_commit_is_logged_and_the_commit_stands(client, clock, monkeypatch, caplog):
+    person_id = resident(client)["profile"]["id"]
+
+    class Down:
+        def pipeline(self, transaction=False):
+            raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(changes, "redis_client", lambda: Down())
+    notice = notices.notify(person_id, notices.POLICY, "A policy found for you")
+    with caplog.at_level(logging.WARNING, logger="app.changes"):
+        db.session.commit()
+    assert "change stamps not renewed" in caplog.text
+    assert db.session.get(Notice, notice.id) is not None
