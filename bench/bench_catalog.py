@@ -14,8 +14,10 @@ Two figures:
   slows the run it measures) plus the process's peak RSS;
 - GET /api/v1/me/home requests per second under gunicorn, against the bare Flask JSON
   endpoint in the same run; ``HOME_RESIDENTS`` residents each hold a resident-id, a
-  household register, two cards, an application and a policy found for them. GET /me/code
-  (Redis only) and GET /me (one query) run with the same tokens, for scale.
+  household register, two cards, an application and a policy found for them. The home is
+  served from its per-person cache (mobile_api/home.py) after each resident's first request;
+  the same run measures it built on every request (HOME_CACHE_SECONDS=0), and GET /me/code
+  (Redis only) and GET /me (one query) with the same tokens, for scale.
 
 Works in a database of its own (``<db>_catalog_bench``) and Redis database 13, both emptied
 first; saves the figures to bench/results/catalog.json.
@@ -258,12 +260,18 @@ def main() -> None:
                 results[name] = wrk(f"{base}{path}", seconds=args.seconds, connections=args.connections,
                                     script=TOKENS_LUA, script_args=[tokens_file])
                 rows.append((f"GET {path[7:]}", results[name]))
-            os.unlink(tokens_file)
+        # The same screens built on every request (the cache off), as before it existed.
+        with gunicorn("wsgi:app", args.port + 2, dict(env, HOME_CACHE_SECONDS="0")) as uncached:
+            results["me_home_built"] = wrk(f"{uncached}/api/v1/me/home", seconds=args.seconds,
+                                           connections=args.connections, script=TOKENS_LUA,
+                                           script_args=[tokens_file])
+            rows.append(("GET /me/home, built each time", results["me_home_built"]))
+        os.unlink(tokens_file)
         print(f"\n{args.connections} connections, {args.seconds} s each, "
               f"gunicorn {env.get('WEB_CONCURRENCY', os.cpu_count() * 2)} workers")
         print_table(rows, baseline)
         results["ratios"] = {name: results[name]["rps"] / baseline["rps"]
-                             for name in ("me_home", "me_code", "me")}
+                             for name in ("me_home", "me_home_built", "me_code", "me")}
     print(f"\nsaved to {save('catalog', results).relative_to(ROOT)}")
 
 

@@ -125,7 +125,7 @@ def answer(person_id: str, prefetched: dict) -> bytes:
     now = clock.now()
     screen = handle = None
     entry = prefetched.get(entry_key(person_id))
-    if entry:
+    if entry and current_app.config["HOME_CACHE_SECONDS"]:
         header, _, cached = entry.partition(b"\n")
         entry_stamps, until, entry_handle = header.decode().rsplit("|", 2)
         if entry_stamps == stamps and now.timestamp() < float(until):
