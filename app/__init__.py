@@ -8,6 +8,7 @@ from datetime import timedelta
 import redis
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import UnsupportedMediaType
@@ -92,6 +93,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
     install_request_logging(app)
     _install_body_checks(app)
+    app.session_interface = _CookieSessions()
     _serve_docs_assets(app)
     _register_domains(app, api)
     return app
@@ -133,6 +135,17 @@ def _redis_down(exc):
     # Fail closed: nothing that needs Redis (single use, throttling, revocation) is skipped.
     log.error("redis unreachable", extra={"error_type": type(exc).__name__})
     return handle_problem(ServiceUnavailable("Try again shortly.", headers={"Retry-After": 5}))
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions (the partner sign-in pages keep their CSRF token in
+    one), opened without building the signer when the request carries no session cookie, as
+    API calls never do."""
+
+    def open_session(self, app: Flask, request):
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _install_body_checks(app: Flask) -> None:

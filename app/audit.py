@@ -193,7 +193,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _seal_after_commit(response):
         # Routes commit before they answer; an error answer committed nothing to seal.
-        if db.session.info.get(_PENDING) and response.status_code < 400:
+        # A request that opened no session (answers from Redis) wrote nothing to seal.
+        if db.session.registry.has() and db.session.info.get(_PENDING) and response.status_code < 400:
             try:
                 request_seal()
             except Exception as exc:  # the request's own work is committed: answer it

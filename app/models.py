@@ -73,5 +73,5 @@ def commit_if_begun() -> None:
     a cached home screen) usually touch no table; signing a code may write the first key."""
     from app.extensions import db
 
-    if db.session().in_transaction():
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()

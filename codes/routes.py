@@ -6,6 +6,7 @@ from app import clock
 from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.extensions import db
 from app.models import commit_if_begun
+from app.responses import json_response
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
@@ -54,7 +55,7 @@ def my_code():
     handle = _my_handle()
     issued = service.current_code(handle, PERSON, g.prefetched.get(service.code_key(handle), service.NOT_READ))
     commit_if_begun()
-    return issued.as_dict()
+    return json_response(issued.as_dict(), no_store=True)
 
 
 def _code_image(kind: str):

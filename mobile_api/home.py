@@ -23,6 +23,7 @@ from sqlalchemy import case, select
 
 from app import changes, clock
 from app.extensions import db
+from app.responses import dumps
 from app.store import redis_client
 from catalog import applications, notices, policies
 from codes import scans
@@ -132,10 +133,10 @@ def answer(person_id: str, prefetched: dict) -> bytes:
             screen, handle = cached, entry_handle
     if screen is None:
         body, handle, changes_at = build(person_id, now)
-        screen = current_app.json.dumps(HomeSchema().dump(body), separators=(",", ":")).encode()
+        screen = dumps(HomeSchema().dump(body))
         _store(person_id, stamps, handle, screen, now, changes_at)
     code = current_code(handle, cached_value=prefetched.get(code_key(handle), NOT_READ)).as_dict()
-    return b'{"code":' + current_app.json.dumps(code, separators=(",", ":")).encode() + b"," + screen[1:]
+    return b'{"code":' + dumps(code) + b"," + screen[1:]
 
 
 def _store(person_id: str, stamps: str, handle: str, screen: bytes, now: datetime,

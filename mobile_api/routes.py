@@ -1,10 +1,11 @@
 """The phone app's own surface: the home screen in one round trip, and notices."""
-from flask import current_app, g
+from flask import g
 from flask_smorest import Blueprint
 
 from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
 from app.models import commit_if_begun
+from app.responses import json_response
 from catalog import notices
 from mobile_api import home as home_screen
 from mobile_api.home import notice_body
@@ -26,9 +27,7 @@ def home():
     """
     body = home_screen.answer(g.principal_id, g.prefetched)
     commit_if_begun()
-    response = current_app.response_class(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(body, no_store=True)
 
 
 @blp.get("/me/notices")
