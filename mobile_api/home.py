@@ -1,16 +1,16 @@
 """The home screen: built in a fixed number of queries, then served from Redis until it changes.
 
 Building it runs the same statements whatever the wallet holds: the person, the wallet
-(credentials with their types and issuers, one query), pending consents, applications in
-progress, policies found, the next start or end of a policy, recent scans, and notices with the
-unread count. Only cards are decrypted (their summaries are shown); certificates are counted.
+(credentials with their types and issuers, one query), pending consents (with the enterprises
+whose requests the person answers), applications in progress, policies found, the next start
+or end of a policy, recent scans, and notices with the unread count. Only cards are decrypted (their summaries are shown); certificates are counted.
 
 The phone asks for its home whenever the app comes to the front, and little on it changes
 between two asks. So the screen without its code (which rotates on its own, ``codes.service``)
 is kept at ``home:{<person>}`` as the JSON the route answers, with the change stamps it was
 built under (``app.changes``) and the moment it would go out of date by itself: a card's
-validity starting or ending, a consent request expiring, a policy starting or ending, and
-``HOME_CACHE_SECONDS`` at most. The route reads the entry, both stamps and the cached code in
+validity starting or ending, a consent request expiring, a membership or an enterprise's
+verification running out, a policy starting or ending, and ``HOME_CACHE_SECONDS`` at most. The route reads the entry, both stamps and the cached code in
 the round trip that checks the sign-in (``app.auth.require``); while the stamps match and the
 moment has not come, it answers the entry with the code spliced in, and runs no SQL.
 """
@@ -28,6 +28,7 @@ from app.store import redis_client
 from catalog import applications, notices, policies
 from codes import scans
 from codes.service import NOT_READ, code_key, current_code
+from identity import enterprises
 from identity import service as identity
 from identity.schemas import ProfileSchema
 from mobile_api.schemas import HomeSchema
@@ -96,6 +97,10 @@ def build(person_id: str, now: datetime) -> tuple[dict, str, datetime | None]:
                 "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
                for r, name in requests]
     moments += [r.expires_at for r, _ in requests]
+    # An enterprise's requests leave a member's screen when the membership or the
+    # enterprise's verification runs out.
+    for enterprise, member in enterprises.my_enterprises(person.id):
+        moments += [member.expires_at, enterprise.verified_until]
     in_progress = [{"id": a.id, "name": name, "status": a.status, "service_item": a.item_code,
                     "bundle": a.bundle_code, "missing": a.missing, "updated_at": _time(a.updated_at)}
                    for a, name in applications.in_progress_with_names(person.id)]

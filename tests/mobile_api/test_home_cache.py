@@ -132,6 +132,24 @@ def test_a_proxy_sees_the_principals_requests_on_their_own_home(client, clock, c
     assert _home(client, son)["pending_consents"] == []
 
 
+def test_an_enterprises_request_reaches_its_consent_members_and_leaves_with_the_membership(
+        client, clock, count_queries, app, monkeypatch):
+    from tests.enterprises.support import member_id, verified_enterprise
+
+    monkeypatch.setitem(app.config, "HOME_CACHE_SECONDS", 3600)
+    boss, signer = resident(client), resident(client)
+    enterprise = verified_enterprise(client, boss)
+    assert _cached(client, signer, count_queries)["pending_consents"] == []
+    member_id(client, boss, enterprise["id"], signer, scopes=["consent"], expires_at="2026-11-25T09:02:00Z")
+    assert _cached(client, signer, count_queries)["pending_consents"] == []
+    code = client.get(f"/api/v1/enterprises/{enterprise['id']}/code", headers=boss["headers"]).json["code"]
+    request = _request(client, make_service_point(client), code, types=("business-licence",))
+    [pending] = _cached(client, signer, count_queries)["pending_consents"]
+    assert pending["request_id"] == request["request_id"]
+    clock.shift(121)  # the membership ends; the request would live three more minutes
+    assert _home(client, signer)["pending_consents"] == []
+
+
 def test_policies_notices_and_applications_show_at_once(client, clock, count_queries, app, monkeypatch):
     monkeypatch.setitem(app.config, "HOME_CACHE_SECONDS", 3600)  # longer than the policy lasts
     load_sample_catalogue()
