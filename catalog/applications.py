@@ -4,12 +4,16 @@ consent, tracked along a timeline (draft → submitted → accepted / rejected /
 The form is filled from the holder's valid credentials; ``missing`` names the types the
 holder has no valid credential of (the departments obtain those by data sharing). Each change
 of status adds to the timeline and leaves the holder a notice.
+
+Departments (issuers, by their ``name``) see and answer the applications they handle
+(``handled_by``); a draft is nobody's but its holder's until it is submitted.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 
 from app import audit, clock
+from app.clients import InvalidClient
 from app.errors import NotFound, Problem, ValidationProblem
 from app.extensions import db
 from app.ids import new_id
@@ -17,9 +21,14 @@ from catalog import items, notices
 from catalog.models import (ACCEPTED, COMPLETED, DRAFT, IN_PROGRESS, REJECTED, SUBMITTED, Application,
                             Bundle, ServiceItem)
 from wallet import service as wallet
+from wallet.models import Issuer
 
 # Which status may follow which.
 NEXT = {DRAFT: {SUBMITTED}, SUBMITTED: {ACCEPTED, REJECTED}, ACCEPTED: {COMPLETED, REJECTED}}
+# The statuses a department moves an application to (submitting is the holder's alone).
+ANSWERS = (ACCEPTED, REJECTED, COMPLETED)
+# What a department may see: everything but drafts, which the holder has not shared yet.
+SHARED_STATUSES = (SUBMITTED, ACCEPTED, REJECTED, COMPLETED)
 _WORDS = {SUBMITTED: "was submitted", ACCEPTED: "was accepted", REJECTED: "was rejected",
           COMPLETED: "is completed"}
 MAX_VALUE_CHARS = 500
@@ -150,15 +159,84 @@ def submit(person_id: str, holder_index: str, application_id: str, form: dict | 
     return application
 
 
-def advance(application_id: str, status: str, note: str | None = None) -> Application:
-    """The department's answer: accepted, rejected or completed. ``NotFound``, ``WrongStatus``."""
-    application = db.session.get(Application, application_id) if items.is_id(application_id) else None
+# Departments --------------------------------------------------------------------------
+
+
+def handled_by(department: str) -> ColumnElement[bool]:
+    """Which applications ``department`` handles, as a condition on ``Application``: those
+    for a service item of that department, and those for a bundle it leads, that is whose
+    first item is one of its items (``Bundle.items`` are in the order the departments handle
+    them). The one place this rule lives."""
+    own = set(db.session.scalars(select(ServiceItem.code).where(ServiceItem.department == department)))
+    # The bundles are a short list and the first item sits in JSON, which the dialects read
+    # differently: pick the led ones here rather than in SQL.
+    led = [code for code, parts in db.session.execute(select(Bundle.code, Bundle.items))
+           if parts and parts[0] in own]
+    return or_(Application.item_code.in_(own), Application.bundle_code.in_(led))
+
+
+def department_of(issuer_id: str) -> str:
+    """The department an issuer answers for (its ``name``); ``InvalidClient`` once it is no
+    longer active (its last token may still be valid)."""
+    issuer = db.session.get(Issuer, issuer_id)
+    if issuer is None or not issuer.active:
+        raise InvalidClient()
+    return issuer.name
+
+
+def department_queue(issuer_id: str, *, status: str | None = None, limit: int = 50) -> list[Application]:
+    """The applications the issuer's department handles, oldest first, never drafts;
+    ``status`` narrows to one of ``SHARED_STATUSES``. ``InvalidClient``."""
+    wanted = [s for s in SHARED_STATUSES if status in (None, s)]
+    query = select(Application).where(handled_by(department_of(issuer_id)),
+                                      Application.status.in_(wanted))
+    return list(db.session.scalars(query.order_by(Application.created_at, Application.id).limit(limit)))
+
+
+def _locked(query):
+    # Two answers to one application wait for each other (PostgreSQL; SQLite has one writer).
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
+def department_application(issuer_id: str, application_id, *, lock: bool = False) -> Application:
+    """One application the issuer's department handles. ``NotFound`` for a draft, another
+    department's or an unknown id, all alike; ``InvalidClient``. ``lock`` holds the row
+    until the commit (moves of the same application wait for each other)."""
+    department = department_of(issuer_id)
+    if not items.is_id(application_id):
+        raise NotFound()
+    query = select(Application).where(Application.id == application_id, handled_by(department),
+                                      Application.status.in_(SHARED_STATUSES))
+    application = db.session.scalars(_locked(query) if lock else query).first()
     if application is None:
         raise NotFound()
+    return application
+
+
+def advance(application_id: str, status: str, note: str | None = None, *,
+            issuer_id: str | None = None) -> Application:
+    """The department's answer: accepted, rejected or completed, with an optional note for
+    the holder's timeline; the holder gets a notice. Returns the application.
+
+    With ``issuer_id`` (the department API) only an application that issuer's department
+    handles, never a draft; without it (the operator CLI) any application. Raises
+    ``NotFound``, ``WrongStatus`` (409) for a move the lifecycle does not allow,
+    ``InvalidClient`` for an issuer no longer active.
+    """
+    if issuer_id is not None:
+        application = department_application(issuer_id, application_id, lock=True)
+    else:
+        application = db.session.scalars(_locked(select(Application).where(
+            Application.id == application_id))).first() if items.is_id(application_id) else None
+        if application is None:
+            raise NotFound()
+    if status not in ANSWERS:
+        raise WrongStatus(f"A department cannot make an application {status}.")
     name, _parts = _subject(application.item_code, application.bundle_code)
     _move(application, status, note, name)
     db.session.flush()
-    audit.record("application-status", application=application.id, status=status)
+    by = {"issuer": issuer_id} if issuer_id is not None else {}
+    audit.record("application-status", application=application.id, status=status, **by)
     return application
 
 

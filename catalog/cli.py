@@ -102,13 +102,17 @@ def evaluate_policies():
 @click.argument("status", type=click.Choice(["accepted", "rejected", "completed"]))
 @click.option("--note", default=None, help="A short note for the resident's timeline.")
 def application_status(application_id, status, note):
-    """Move an application on, as the department that handles it; the resident gets a notice."""
+    """Move an application on, for whichever department handles it (no department check;
+    departments use POST /api/v1/issuer/applications/ID/status); the resident gets a notice."""
+    from app import audit
     from app.errors import Problem
     from catalog import applications
 
     try:
         application = applications.advance(application_id, status, note)
     except Problem as exc:
+        db.session.rollback()
         raise click.ClickException(exc.detail or exc.title) from None
     db.session.commit()
+    audit.seal()  # a command seals what it recorded itself (no request will)
     click.echo(json.dumps({"id": application.id, "status": application.status}))

@@ -1,5 +1,6 @@
 """HTTP surface of the catalogue: service items and bundles (anyone), my applications and
-the policies found for me (residents), publishing policies (policy publishers)."""
+the policies found for me (residents), the applications a department handles (issuers),
+publishing policies (policy publishers)."""
 from flask import g
 from flask_smorest import Blueprint
 
@@ -13,11 +14,14 @@ from catalog.schemas import (
     ApplicationCreateSchema,
     ApplicationSchema,
     BundleSchema,
+    DepartmentApplicationSchema,
+    DepartmentQueueQuerySchema,
     ItemQuerySchema,
     MyPolicySchema,
     PolicyCreateSchema,
     PolicySchema,
     ServiceItemSchema,
+    StatusChangeSchema,
     SubmitSchema,
 )
 from identity import service as identity
@@ -164,6 +168,84 @@ def submit(data, application_id):
     application = applications.submit(person.id, person.id_number_index, application_id,
                                       data.get("form"))
     body = _with_name(application)
+    db.session.commit()
+    return body
+
+
+# The applications a department handles ---------------------------------------------
+# An issuer answers for the department of its name: the applications for its service items
+# and for the bundles it leads (catalog.applications.handled_by). Drafts are the holder's.
+
+_NOT_ISSUER = "`forbidden`: not an issuer's token"
+_NOT_ACTIVE = ("`invalid-client`: the issuer is no longer active; `unauthorized`, `invalid-token`, "
+               "`token-expired` as on every route")
+_NOT_MINE = "`not-found`: a draft, another department's application, or no application at all"
+
+
+def department_body(application, name: str | None = None) -> dict:
+    """What the resident sees of it, and the credentials they shared at submission."""
+    return {**application_body(application, name), "shared": application.shared}
+
+
+def _department_body_with_name(application) -> dict:
+    names = applications.names_of([application])
+    return department_body(application, names.get(application.item_code or application.bundle_code))
+
+
+@blp.get("/issuer/applications")
+@blp.doc(security=BEARER)
+@blp.arguments(DepartmentQueueQuerySchema, location="query")
+@blp.response(200, DepartmentApplicationSchema(many=True))
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`validation-error`: a bad `status` or `limit`")
+@require(ISSUER)
+def department_queue(query):
+    """The applications my department handles, oldest first: a work queue
+
+    Those for my service items and for the bundles whose first item is mine; never drafts.
+    `shared` names the credentials the holder shared at submission.
+    """
+    found = applications.department_queue(g.principal_id, status=query.get("status"),
+                                          limit=query["limit"])
+    names = applications.names_of(found)
+    return [department_body(a, names.get(a.item_code or a.bundle_code)) for a in found]
+
+
+@blp.get("/issuer/applications/<application_id>")
+@blp.doc(security=BEARER)
+@blp.response(200, DepartmentApplicationSchema)
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_MINE)
+@require(ISSUER)
+def department_application(application_id):
+    """One application my department handles, with its timeline"""
+    return _department_body_with_name(applications.department_application(g.principal_id, application_id))
+
+
+@blp.post("/issuer/applications/<application_id>/status")
+@blp.doc(security=BEARER)
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, DepartmentApplicationSchema)
+@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_MINE)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`wrong-status`: a move the lifecycle does not allow "
+                              "(submitted → accepted or rejected; accepted → completed or rejected)")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`validation-error`: a bad `status` or a `note` over 500 characters")
+@require(ISSUER)
+def move_application(data, application_id):
+    """Answer an application: accepted, rejected or completed
+
+    The note, if any, goes on the holder's timeline; the holder gets a notice.
+    """
+    application = applications.advance(application_id, data["status"], data.get("note"),
+                                       issuer_id=g.principal_id)
+    body = _department_body_with_name(application)
     db.session.commit()
     return body
 

@@ -85,6 +85,31 @@ class ApplicationSchema(Schema):
     updated_at = fields.String()
 
 
+class SharedCredentialSchema(Schema):
+    type = fields.String(required=True, metadata={"description": "the credential type"})
+    credential_id = fields.String(required=True)
+
+
+class DepartmentApplicationSchema(ApplicationSchema):
+    shared = fields.List(fields.Nested(SharedCredentialSchema), metadata={
+        "description": "the credentials the holder shared at submission"})
+
+
+class DepartmentQueueQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = Text(validate=validate.OneOf(["submitted", "accepted", "rejected", "completed"]),
+                  metadata={"description": "only applications in this status (never drafts)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class StatusChangeSchema(Schema):
+    status = Text(required=True, validate=validate.OneOf(["accepted", "rejected", "completed"]))
+    note = Text(validate=validate.Length(max=500),
+                metadata={"description": "shown to the holder on the timeline"})
+
+
 class RuleSchema(Schema):
     credential = fields.Raw(required=True)
     claim = fields.Raw(required=True)
