@@ -211,10 +211,8 @@ def spend_code(code: str, client_id: str) -> AuthorizationCode | None:
     reused = db.session.scalar(select(AuthorizationCode.code_hash).where(
         AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_not(None)))
     if reused is not None:
-        families = select(OAuthToken.family).where(OAuthToken.code_hash == code_hash)
-        db.session.execute(update(OAuthToken).where(OAuthToken.family.in_(families))
-                           .values(access_revoked_at=now, refresh_revoked_at=now)
-                           .execution_options(synchronize_session=False))
+        _revoke_pairs(OAuthToken.family.in_(
+            select(OAuthToken.family).where(OAuthToken.code_hash == code_hash)))
     return None
 
 
@@ -270,10 +268,24 @@ def spend_refresh_token(refresh_token: str, client_id: str) -> OAuthToken | None
 
 
 def revoke_family(family: str) -> None:
+    _revoke_pairs(OAuthToken.family == family)
+
+
+def _revoke_pairs(condition) -> None:
+    """Revoke the access and refresh tokens of the rows ``condition`` selects.
+
+    Every loser of a race on one refresh token (or code) revokes the same family at the same
+    moment. An UPDATE locks rows in the order it happens to scan them, and the losers' own new
+    row versions change that order between them: PostgreSQL found deadlocks. Locking the rows
+    by id first gives every transaction the same order (SQLite has one writer anyway).
+    """
     now = clock.now()
-    db.session.execute(update(OAuthToken).where(OAuthToken.family == family)
-                       .values(access_revoked_at=now, refresh_revoked_at=now)
-                       .execution_options(synchronize_session=False))
+    ids = list(db.session.scalars(select(OAuthToken.id).where(condition)
+                                  .order_by(OAuthToken.id).with_for_update()))
+    if ids:
+        db.session.execute(update(OAuthToken).where(OAuthToken.id.in_(ids))
+                           .values(access_revoked_at=now, refresh_revoked_at=now)
+                           .execution_options(synchronize_session=False))
 
 
 def revoke_token(row: OAuthToken, presented: str) -> None:
