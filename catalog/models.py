@@ -68,7 +68,10 @@ class Application(db.Model):
     """One application with one form, for an item or a whole bundle."""
 
     __tablename__ = "applications"
-    __table_args__ = (Index("ix_applications_person_created", "person_id", "created_at"),)
+    __table_args__ = (Index("ix_applications_person_created", "person_id", "created_at"),
+                      # A department's work queue (catalog.applications.department_queue).
+                      Index("ix_applications_item_status_created", "item_code", "status", "created_at"),
+                      Index("ix_applications_bundle_status_created", "bundle_code", "status", "created_at"))
 
     id: Mapped[str] = id_column()
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), nullable=False)
