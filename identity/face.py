@@ -22,7 +22,7 @@ from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout
+from identity.throttle import LoginThrottle, Lockout, per_address
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
@@ -251,16 +251,8 @@ def issue_challenge(username: str, client_address: str | None = None) -> dict:
 
 
 def _count_challenge(client_address: str | None) -> None:
-    now = clock.timestamp()
-    minute = int(now // 60)
-    address = current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
-    key = f"face:challenges:{{ip:{address}}}:{minute}"
-    pipe = redis_client().pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, 120)
-    count, _ = pipe.execute()
-    if count > current_app.config["FACE_CHALLENGES_PER_MINUTE"]:
-        raise TooManyAttempts(max(1, 60 * (minute + 1) - int(now)))
+    per_address("face:challenges", client_address,
+                current_app.config["FACE_CHALLENGES_PER_MINUTE"], 60)
 
 
 def _spend_challenge(challenge: str, account: str) -> None:

@@ -1,5 +1,5 @@
 """HTTP surface of identity: registration, sign-in, TOTP, the profile."""
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from app.auth import BEARER, RESIDENT, require
@@ -7,6 +7,7 @@ from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import assurance, service, sessions
 from identity.errors import InvalidToken
+from identity.throttle import per_address
 from identity.schemas import (
     LoginSchema,
     OtpSchema,
@@ -29,12 +30,20 @@ def _current_person():
 @blp.response(201, ProfileSchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`already-registered`: the ID number or phone is taken")
+@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`too-many-attempts`: this address tried `REGISTRATIONS_PER_ADDRESS` "
+                              "registrations in the window already",
+                  headers={"Retry-After": {"description": "Seconds until the window ends",
+                                           "schema": {"type": "integer", "minimum": 1}}})
 def register(data):
     """Register a resident
 
     The profile comes back with the ID number and phone masked. 422 `validation-error` (by
     field) for a bad checksum, phone, name or a weak password.
     """
+    cfg = current_app.config
+    per_address("registrations", request.remote_addr, cfg["REGISTRATIONS_PER_ADDRESS"],
+                cfg["REGISTRATION_WINDOW_SECONDS"])
     person = service.register_resident(**data)
     assurance.refresh_assurance(person)  # a resident-id issued before registering counts at once
     db.session.commit()

@@ -1,6 +1,6 @@
 """Sign-in throttling, in Redis, so that every worker on every machine sees the same counts.
 
-Three limits apply to each attempt:
+Three limits apply to each sign-in attempt:
 
 - one account from one client address: a few free failures, then each further failure locks
   that pair for 1 s, 2 s, 4 s ... up to a cap. A success clears it.
@@ -12,6 +12,10 @@ Three limits apply to each attempt:
 Every decision compares timestamps stored in Redis with ``clock.timestamp()``; Redis TTLs only
 collect garbage, so tests move the clock instead of waiting. Accounts and addresses arrive
 here as keyed digests, never as the raw username or address.
+
+``per_address`` is the plain limit of requests from one address per fixed window, for
+requests that cost work or tell something whether they succeed or not (face challenges,
+registrations).
 """
 from __future__ import annotations
 
@@ -122,3 +126,24 @@ class LoginThrottle:
 
         # WATCH makes concurrent failures count one each rather than overwrite each other.
         self.redis.transaction(bump, key)
+
+
+def per_address(scope: str, client_address: str | None, limit: int, window_seconds: int) -> None:
+    """Count one more ``scope`` request from this client address in the current fixed window
+    of ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
+    window ends. The address is kept as a keyed digest; the key expires after two windows."""
+    from flask import current_app
+
+    from app.store import redis_client
+    from identity.errors import TooManyAttempts
+
+    now = clock.timestamp()
+    window = int(now // window_seconds)
+    address = current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
+    key = f"{scope}:{{ip:{address}}}:{window}"
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 2 * window_seconds)
+    count, _ = pipe.execute()
+    if count > limit:
+        raise TooManyAttempts(max(1, window_seconds * (window + 1) - int(now)))

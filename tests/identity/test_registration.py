@@ -211,3 +211,20 @@ def test_a_problem_never_echoes_what_was_submitted(client):
     data = register(client, id_number=id_number, phone="12345678901", password="short")
     body = json.dumps(data["profile"], ensure_ascii=False)
     assert id_number not in body and "12345678901" not in body and "short" not in body
+
+
+def test_one_address_may_try_only_so_many_registrations_per_window(client, clock, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REGISTRATIONS_PER_ADDRESS", 3)
+    window = app.config["REGISTRATION_WINDOW_SECONDS"]  # the test clock stands at a window's start
+    taken = register(client)
+    for _ in range(2):  # a refused registration counts too: its answer tells something
+        again = client.post("/api/v1/residents", json=registration_data(id_number=taken["id_number"]))
+        assert again.status_code == 409
+    limited = client.post("/api/v1/residents", json=registration_data())
+    assert limited.status_code == 429 and limited.json["type"].endswith("/too-many-attempts")
+    assert int(limited.headers["Retry-After"]) == window
+    elsewhere = client.post("/api/v1/residents", json=registration_data(),
+                            environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert elsewhere.status_code == 201
+    clock.shift(window)
+    assert client.post("/api/v1/residents", json=registration_data()).status_code == 201
