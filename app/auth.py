@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, request
 from app import clock
 from app.errors import Problem, problem_response
 from app.extensions import jwt
-from app.store import redis_client
+from app.store import get_many
 from app.tokens import TokenRevoked, family_active, family_key
 
 RESIDENT = "resident"
@@ -57,8 +57,8 @@ def verified_claims(refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
 
     A sign-in's access tokens live only as long as its family (``app.tokens``), so every
     request reads ``fam:{F}`` from Redis. ``prefetch(claims)`` names more keys the route will
-    read; they come back in the same round trip (one MGET), so a route that needs only Redis,
-    such as ``GET /me/code``, answers after a single round trip.
+    read; they come back in the same round trip (``app.store.get_many``), so a route that
+    needs only Redis, such as ``GET /me/code``, answers after a single round trip.
     """
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
@@ -66,11 +66,13 @@ def verified_claims(refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
         raise MissingToken("Send a bearer token.")
     claims = decode_token(token, refresh)
     keys = list(prefetch(claims)) if prefetch else []
-    family = claims.get("fam")  # machine-client tokens carry none
-    if family:
-        keys.append(family_key(family))
-    values = redis_client().mget(keys) if keys else []
-    if family and values.pop() is None:
+    signed_in = "fam" in claims  # machine-client tokens carry no family
+    if signed_in:
+        if not claims["fam"]:
+            raise InvalidToken()
+        keys.append(family_key(claims["fam"]))
+    values = get_many(keys) if keys else []
+    if signed_in and values.pop() is None:
         raise RevokedToken()
     return claims, dict(zip(keys, values))
 

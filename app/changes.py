@@ -7,7 +7,9 @@ returns a ``Touch`` naming person ids, queries that select person ids (a credent
 under its holder's index, a consent request is seen by the holder's proxies too), or
 ``everyone`` (a service point's name, a policy: shared by many screens). Every ORM flush runs
 the watchers of the rows it inserts, changes or deletes; the queries run in the same
-transaction. Core statements (bulk ``UPDATE``/``INSERT``) call ``touch()`` themselves.
+transaction, and once more after the commit (someone may have begun to see the rows through
+another commit meanwhile). Core statements (bulk ``UPDATE``/``INSERT``) call ``touch()``
+themselves.
 
 After the commit, the stamps of everyone touched are replaced by fresh random values in one
 pipeline; a rollback forgets the marks. A cache entry keeps the stamps it was built under and
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 import redis
 from flask import has_app_context
 from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -41,6 +45,7 @@ _PIPELINE_CHUNK = 1000
 _MARKS = "onecode.changes.persons"
 _EVERYONE = "onecode.changes.everyone"
 _QUERIES = "onecode.changes.queries"
+_RAN = "onecode.changes.ran"
 
 
 def stamp_key(person_id: str) -> str:
@@ -98,6 +103,24 @@ def _run_queries(session: Session) -> None:
         marks = session.info.setdefault(_MARKS, set())
         for query in queries:
             marks.update(connection.execute(query).scalars())
+        session.info.setdefault(_RAN, []).extend(queries)
+
+
+def _persons_after_commit(session: Session, queries: list) -> set:
+    """The queries once more, outside the transaction that just committed: whoever began to
+    see its rows through another commit meanwhile (someone registering while a policy job
+    wrote their match) is found now. Inside the transaction finds those a deletion took away;
+    together they miss no one."""
+    bind = session.get_bind()
+    try:
+        if isinstance(bind, Engine):
+            with bind.connect() as connection:
+                return {p for q in queries for p in connection.execute(q).scalars()}
+        return {p for q in queries for p in bind.execute(q).scalars()}  # a test's joined connection
+    except SQLAlchemyError as exc:
+        log.warning("change stamps: persons not looked up again after the commit",
+                    extra={"error_type": type(exc).__name__})
+        return set()
 
 
 def _watcher_of(obj):
@@ -133,11 +156,16 @@ def _before_commit(session: Session) -> None:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the marks wait for the real commit
-    persons = session.info.pop(_MARKS, None)
+    persons = session.info.pop(_MARKS, None) or set()
     everyone = session.info.pop(_EVERYONE, False)
     session.info.pop(_QUERIES, None)
-    if (persons or everyone) and has_app_context():
-        renew(persons or (), everyone)
+    ran = session.info.pop(_RAN, None)
+    if not has_app_context():
+        return
+    if ran:
+        persons |= _persons_after_commit(session, ran)
+    if persons or everyone:
+        renew(persons, everyone)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -145,7 +173,7 @@ def _after_rollback(session: Session, previous_transaction) -> None:
     # The whole transaction, not a savepoint (marks of a savepoint's rows may stay: a stamp
     # renewed for nothing costs one rebuild).
     if previous_transaction.parent is None:
-        for key in (_MARKS, _EVERYONE, _QUERIES):
+        for key in (_MARKS, _EVERYONE, _QUERIES, _RAN):
             session.info.pop(key, None)
 
 

@@ -44,3 +44,11 @@ def redis_client() -> redis.Redis:
     from flask import current_app
 
     return current_app.extensions["store"].redis
+
+
+def get_many(keys: list[str]) -> list:
+    """The values of ``keys`` (None where absent) in one round trip: an MGET on one Redis,
+    split by hash slot on Redis Cluster, where an MGET over several slots is refused."""
+    r = redis_client()
+    many = getattr(r, "mget_nonatomic", None)  # RedisCluster only
+    return many(keys) if many is not None else r.mget(keys)

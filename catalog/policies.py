@@ -220,7 +220,9 @@ def record_outcome(policy: Policy, holders: list[str], qualifying: set[str], now
     if lapsed:
         _lapse(policy.id, lapsed, now)
     told = inserted + renewed
-    if told:  # the notices mark their persons' views stale (app.changes)
+    if told:
+        # Their screens, also of holders who register before this commits (app.changes).
+        changes.touch(db.session, queries=(select(Person.id).where(Person.id_number_index.in_(told)),))
         people = db.session.execute(select(Person.id).where(Person.id_number_index.in_(told))).scalars()
         notices.notify_many([_found_notice(person_id, policy) for person_id in people])
     return {"found": len(told), "lapsed": len(lapsed)}

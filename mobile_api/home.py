@@ -16,7 +16,10 @@ moment has not come, it answers the entry with the code spliced in, and runs no 
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+
+import redis
 
 from flask import current_app
 from sqlalchemy import case, select
@@ -36,12 +39,19 @@ from wallet import consents
 from wallet import service as wallet
 from wallet.models import CARD, Credential, CredentialType, Issuer
 
+log = logging.getLogger(__name__)
+
 RECENT = 5
 _NONE = "-"
 
 
+# The entry's layout (``_store``); a new layout gets a new version, so that processes of two
+# releases side by side never read each other's entries.
+ENTRY_VERSION = 1
+
+
 def entry_key(person_id: str) -> str:
-    return f"home:{{{person_id}}}"
+    return f"home:v{ENTRY_VERSION}:{{{person_id}}}"
 
 
 def prefetch(claims: dict) -> list[str]:
@@ -92,15 +102,16 @@ def build(person_id: str, now: datetime) -> tuple[dict, str, datetime | None]:
                       "summary": wallet.summary(wallet.claims_of(row)),
                       "status": wallet.status_of(row, now)})
         moments += [row.valid_from, row.valid_until]
+    # An enterprise's requests leave a member's screen when the membership or the
+    # enterprise's verification runs out. Read before the requests: a membership that was
+    # live when they were chosen is then among these.
+    for enterprise, member in enterprises.my_enterprises(person.id):
+        moments += [member.expires_at, enterprise.verified_until]
     requests = consents.pending_consents(person.id)
     pending = [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
                 "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
                for r, name in requests]
     moments += [r.expires_at for r, _ in requests]
-    # An enterprise's requests leave a member's screen when the membership or the
-    # enterprise's verification runs out.
-    for enterprise, member in enterprises.my_enterprises(person.id):
-        moments += [member.expires_at, enterprise.verified_until]
     in_progress = [{"id": a.id, "name": name, "status": a.status, "service_item": a.item_code,
                     "bundle": a.bundle_code, "missing": a.missing, "updated_at": _time(a.updated_at)}
                    for a, name in applications.in_progress_with_names(person.id)]
@@ -132,10 +143,9 @@ def answer(person_id: str, prefetched: dict) -> bytes:
     screen = handle = None
     entry = prefetched.get(entry_key(person_id))
     if entry and current_app.config["HOME_CACHE_SECONDS"]:
-        header, _, cached = entry.partition(b"\n")
-        entry_stamps, until, entry_handle = header.decode().rsplit("|", 2)
-        if entry_stamps == stamps and now.timestamp() < float(until):
-            screen, handle = cached, entry_handle
+        fresh = _fresh(entry, stamps, now)
+        if fresh is not None:
+            screen, handle = fresh
     if screen is None:
         body, handle, changes_at = build(person_id, now)
         screen = dumps(HomeSchema().dump(body))
@@ -144,8 +154,23 @@ def answer(person_id: str, prefetched: dict) -> bytes:
     return b'{"code":' + dumps(code) + b"," + screen[1:]
 
 
+def _fresh(entry: bytes, stamps: str, now: datetime) -> tuple[bytes, str] | None:
+    """The screen and handle of a cached entry still good now, else None (also for an
+    entry that does not parse: it is built again and overwritten)."""
+    header, _, cached = entry.partition(b"\n")
+    try:
+        entry_stamps, until, handle = header.decode().rsplit("|", 2)
+        good = entry_stamps == stamps and now.timestamp() < float(until)
+    except ValueError:  # UnicodeDecodeError too
+        return None
+    return (cached, handle) if good and handle and cached.startswith(b"{") else None
+
+
 def _store(person_id: str, stamps: str, handle: str, screen: bytes, now: datetime,
            changes_at: datetime | None) -> None:
+    """Keep the built screen; best effort: the answer is built already, and a Redis that
+    refuses the write (read-only after a failover, out of memory) costs the next request a
+    build, not this one its answer."""
     seconds = current_app.config["HOME_CACHE_SECONDS"]
     until = now.timestamp() + seconds
     if changes_at is not None:
@@ -153,4 +178,7 @@ def _store(person_id: str, stamps: str, handle: str, screen: bytes, now: datetim
     ttl_ms = int((until - now.timestamp()) * 1000)
     if ttl_ms > 0:
         header = f"{stamps}|{until}|{handle}\n".encode()
-        redis_client().set(entry_key(person_id), header + screen, px=ttl_ms)
+        try:
+            redis_client().set(entry_key(person_id), header + screen, px=ttl_ms)
+        except redis.RedisError as exc:
+            log.warning("home screen not cached", extra={"error_type": type(exc).__name__})

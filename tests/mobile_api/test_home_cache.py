@@ -236,3 +236,38 @@ def test_with_the_cache_off_every_home_is_built(client, clock, count_queries, ap
     with count_queries() as queries:
         _home(client, holder)
     assert queries.n > 0
+
+
+def test_a_cache_entry_that_does_not_parse_is_built_again(client, clock):
+    from app.store import redis_client
+    from mobile_api.home import entry_key
+
+    holder = resident(client)
+    key = entry_key(holder["profile"]["id"])
+    for garbage in (b"no header at all", b"\xff\xfe|x|y\n{}", b"a|b|not-a-time|h\n{}", b"-|-|9e99|\n{}"):
+        redis_client().set(key, garbage)
+        home = _home(client, holder)
+        assert home["profile"]["id"] == holder["profile"]["id"]
+        assert redis_client().get(key) != garbage  # overwritten by the screen just built
+
+
+def test_a_redis_that_refuses_the_write_still_gets_an_answer(client, clock, monkeypatch, caplog):
+    import logging
+
+    import redis
+
+    from mobile_api import home as home_screen
+
+    class ReadOnly:
+        def __init__(self, real):
+            self.real = real
+
+        def set(self, *args, **kwargs):
+            raise redis.ReadOnlyError("READONLY You can't write against a read only replica.")
+
+    real = home_screen.redis_client
+    monkeypatch.setattr(home_screen, "redis_client", lambda: ReadOnly(real()))
+    holder = resident(client)
+    with caplog.at_level(logging.WARNING, logger="mobile_api.home"):
+        assert _home(client, holder)["profile"]["id"] == holder["profile"]["id"]
+    assert "home screen not cached" in caplog.text
