@@ -2,7 +2,8 @@
 
 Read from the environment: PORT (default 5000), BIND (default 127.0.0.1:$PORT),
 WEB_CONCURRENCY (worker processes when REDIS_URL is set; default two per core),
-GUNICORN_THREADS (threads per worker, default 4), LOG_LEVEL.
+GUNICORN_THREADS (threads per worker, default 4), GUNICORN_MAX_REQUESTS (requests before a
+worker is recycled, default 1,000,000), LOG_LEVEL.
 """
 import multiprocessing
 import os
@@ -28,8 +29,11 @@ preload_app = False
 accesslog = None  # the app logs each request itself, as JSON without personal data
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-max_requests = 20000
-max_requests_jitter = 2000
+# Workers are recycled after this many requests, against slow leaks. A recycled worker builds
+# the app again and starts its face children (post_worker_init), a second or two of CPU; at
+# 20,000 a busy worker was recycled every half minute or so, and the benchmarks showed it.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000000"))
+max_requests_jitter = max_requests // 20
 
 
 def post_worker_init(worker):
