@@ -3,12 +3,14 @@ something the person sees, so a per-person view (the phone's home screen) can be
 known stale without asking the database.
 
 Which rows a person sees is declared next to the models, with ``watch(Model, fn)``: ``fn(row)``
-returns a ``Touch`` naming person ids, queries that select person ids (a credential is filed
-under its holder's index, a consent request is seen by the holder's proxies too), or
-``everyone`` (a service point's name, a policy: shared by many screens). Every ORM flush runs
-the watchers of the rows it inserts, changes or deletes; the queries run in the same
-transaction, and once more after the commit (someone may have begun to see the rows through
-another commit meanwhile). Core statements (bulk ``UPDATE``/``INSERT``) call ``touch()``
+returns a ``Touch`` naming person ids, holder indexes (credentials and policy matches are
+filed under one; a holder's stamp needs no lookup and exists before they register), queries
+that select person ids (a consent request is seen by the holder's proxies too), or
+``everyone`` (a service point's name, a policy: shared by many screens). A person's view
+depends on three stamps: their own, their holder index's, and everyone's. Every ORM flush runs
+the watchers of the rows it inserts, changes or deletes; their queries run after the commit,
+on a connection of their own, so that someone who began to see the rows through another
+commit meanwhile is found too. Core statements (bulk ``UPDATE``/``INSERT``) call ``touch()``
 themselves.
 
 After the commit, the stamps of everyone touched are replaced by fresh random values in one
@@ -45,21 +47,27 @@ _PIPELINE_CHUNK = 1000
 _MARKS = "onecode.changes.persons"
 _EVERYONE = "onecode.changes.everyone"
 _QUERIES = "onecode.changes.queries"
-_RAN = "onecode.changes.ran"
 
 
 def stamp_key(person_id: str) -> str:
     return f"stamp:{{{person_id}}}"
 
 
+def holder_stamp_key(holder_index: str) -> str:
+    """The stamp of what is filed under a holder index (credentials, policy matches): it
+    exists before its holder registers, so no lookup is needed to renew it."""
+    return f"stamp:h:{{{holder_index}}}"
+
+
 @dataclass(frozen=True)
 class Touch:
-    """Whose views a change reaches: these person ids, the person ids these queries select,
-    or everyone's."""
+    """Whose views a change reaches: these person ids, the holders of these holder indexes,
+    the person ids these queries select, or everyone's."""
 
     persons: tuple = ()
     queries: tuple[Select, ...] = ()
     everyone: bool = False
+    holders: tuple = ()
 
 
 EVERYONE = Touch(everyone=True)
@@ -69,56 +77,44 @@ _watchers: dict[type, tuple[Callable[[object], Touch], frozenset]] = {}
 
 def watch(model: type, fn: Callable[[object], Touch], ignore: tuple[str, ...] = ()) -> None:
     """Declare whose views change when a row of ``model`` is inserted, changed or deleted;
-    changes to the ``ignore`` attributes alone (bookkeeping no view shows) reach no one."""
+    changes to the ``ignore`` attributes alone (bookkeeping no view shows) reach no one.
+
+    ``fn``'s queries run after the commit, so they select the people as they are then: a row
+    deleted together with the people a query would select must name them in ``persons``."""
     _watchers[model] = (fn, frozenset(ignore))
 
 
-def touch_row(session: Session, row) -> None:
-    """Mark the views that ``row`` reaches stale, after a Core statement changed it."""
-    watcher = _watcher_of(row)
-    if watcher is not None:
-        _mark(session, watcher[0](row))
-
-
-def touch(session: Session, persons=(), queries=(), everyone: bool = False) -> None:
+def touch(session: Session, persons=(), queries=(), everyone: bool = False, holders=()) -> None:
     """Mark views stale from a Core statement the ORM does not see (bulk UPDATE, INSERT);
     the stamps change after this session's commit."""
-    _mark(session, Touch(tuple(persons), tuple(queries), everyone))
+    _mark(session, Touch(tuple(persons), tuple(queries), everyone, tuple(holders)))
 
 
 def _mark(session: Session, t: Touch) -> None:
     info = session.info
     if t.persons:
-        info.setdefault(_MARKS, set()).update(p for p in t.persons if p)
+        info.setdefault(_MARKS, set()).update(stamp_key(p) for p in t.persons if p)
+    if t.holders:
+        info.setdefault(_MARKS, set()).update(holder_stamp_key(h) for h in t.holders if h)
     if t.queries:
         info.setdefault(_QUERIES, []).extend(t.queries)
     if t.everyone:
         info[_EVERYONE] = True
 
 
-def _run_queries(session: Session) -> None:
-    queries = session.info.pop(_QUERIES, None)
-    if queries:
-        connection = session.connection()
-        marks = session.info.setdefault(_MARKS, set())
-        for query in queries:
-            marks.update(connection.execute(query).scalars())
-        session.info.setdefault(_RAN, []).extend(queries)
-
-
 def _persons_after_commit(session: Session, queries: list) -> set:
-    """The queries once more, outside the transaction that just committed: whoever began to
-    see its rows through another commit meanwhile (someone registering while a policy job
-    wrote their match) is found now. Inside the transaction finds those a deletion took away;
-    together they miss no one."""
+    """The person ids the queries select, read after the commit on a connection of its own:
+    it sees this commit and every other one before it, so whoever began to see the rows
+    meanwhile (someone registering while a policy job wrote their match) is found too."""
     bind = session.get_bind()
     try:
         if isinstance(bind, Engine):
-            with bind.connect() as connection:
+            # Autocommit: a read on its own needs no BEGIN and no ROLLBACK round trips.
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 return {p for q in queries for p in connection.execute(q).scalars()}
         return {p for q in queries for p in bind.execute(q).scalars()}  # a test's joined connection
     except SQLAlchemyError as exc:
-        log.warning("change stamps: persons not looked up again after the commit",
+        log.warning("change stamps: persons not looked up after the commit",
                     extra={"error_type": type(exc).__name__})
         return set()
 
@@ -143,13 +139,6 @@ def _after_flush(session: Session, _flush_context) -> None:
             if watcher is None or (updated and not _changed(obj, watcher[1])):
                 continue
             _mark(session, watcher[0](obj))
-    # Queries see this flush's rows; the final flush of a commit runs after before_commit.
-    _run_queries(session)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    _run_queries(session)  # those touch() left after the last flush
 
 
 @event.listens_for(Session, "after_commit")
@@ -158,14 +147,13 @@ def _after_commit(session: Session) -> None:
         return  # a savepoint released: the marks wait for the real commit
     persons = session.info.pop(_MARKS, None) or set()
     everyone = session.info.pop(_EVERYONE, False)
-    session.info.pop(_QUERIES, None)
-    ran = session.info.pop(_RAN, None)
+    queries = session.info.pop(_QUERIES, None)
     if not has_app_context():
         return
-    if ran:
-        persons |= _persons_after_commit(session, ran)
+    if queries:
+        persons |= {stamp_key(p) for p in _persons_after_commit(session, queries)}
     if persons or everyone:
-        renew(persons, everyone)
+        _renew_keys(persons, everyone)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -173,23 +161,23 @@ def _after_rollback(session: Session, previous_transaction) -> None:
     # The whole transaction, not a savepoint (marks of a savepoint's rows may stay: a stamp
     # renewed for nothing costs one rebuild).
     if previous_transaction.parent is None:
-        for key in (_MARKS, _EVERYONE, _QUERIES, _RAN):
+        for key in (_MARKS, _EVERYONE, _QUERIES):
             session.info.pop(key, None)
 
 
-def renew(persons, everyone: bool = False) -> None:
-    """Give these persons (and everyone, if asked) new stamps now. The commit is done: when
-    Redis fails here the error is logged, not raised, and cached views stay stale until they
-    expire (``HOME_CACHE_SECONDS`` at most)."""
+def _renew_keys(keys, everyone: bool = False) -> None:
+    """New random values for these stamps. The commit is done: when Redis fails here the
+    error is logged, not raised, and cached views stay stale until they expire
+    (``HOME_CACHE_SECONDS`` at most)."""
     r = redis_client()
-    persons = list(persons)
+    keys = list(keys)
     try:
-        for start in range(0, max(len(persons), 1), _PIPELINE_CHUNK):
+        for start in range(0, max(len(keys), 1), _PIPELINE_CHUNK):
             pipe = r.pipeline(transaction=False)
-            for person_id in persons[start:start + _PIPELINE_CHUNK]:
-                pipe.set(stamp_key(person_id), secrets.token_hex(8), ex=STAMP_SECONDS)
+            for key in keys[start:start + _PIPELINE_CHUNK]:
+                pipe.set(key, secrets.token_hex(8), ex=STAMP_SECONDS)
             if everyone and start == 0:
                 pipe.set(EVERYONE_KEY, secrets.token_hex(8), ex=STAMP_SECONDS)
             pipe.execute()
     except redis.RedisError as exc:
-        log.warning("change stamps not renewed", extra={"persons": len(persons), "error": type(exc).__name__})
+        log.warning("change stamps not renewed", extra={"stamps": len(keys), "error_type": type(exc).__name__})

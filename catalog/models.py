@@ -15,7 +15,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app import changes
 from app.extensions import db
 from app.models import UTCDateTime, created_column, id_column
-from wallet.models import holder_persons
 
 
 class ServiceItem(db.Model):
@@ -149,7 +148,7 @@ class Notice(db.Model):
 # person's, a policy found is its holder's; the catalogue and policies are everyone's.
 changes.watch(Application, lambda a: changes.Touch(persons=(a.person_id,)))
 changes.watch(Notice, lambda n: changes.Touch(persons=(n.person_id,)))
-changes.watch(PolicyMatch, lambda m: changes.Touch(queries=(holder_persons(m.holder_index),)))
+changes.watch(PolicyMatch, lambda m: changes.Touch(holders=(m.holder_index,)))
 changes.watch(Policy, lambda _: changes.EVERYONE, ignore=("evaluated_at",))
 for _shared in (ServiceItem, Bundle):
     changes.watch(_shared, lambda _: changes.EVERYONE)

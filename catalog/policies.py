@@ -221,8 +221,7 @@ def record_outcome(policy: Policy, holders: list[str], qualifying: set[str], now
         _lapse(policy.id, lapsed, now)
     told = inserted + renewed
     if told:
-        # Their screens, also of holders who register before this commits (app.changes).
-        changes.touch(db.session, queries=(select(Person.id).where(Person.id_number_index.in_(told)),))
+        changes.touch(db.session, holders=told)
         people = db.session.execute(select(Person.id).where(Person.id_number_index.in_(told))).scalars()
         notices.notify_many([_found_notice(person_id, policy) for person_id in people])
     return {"found": len(told), "lapsed": len(lapsed)}
@@ -238,7 +237,7 @@ def _lapse(policy_id: str, holders: list[str], now: datetime) -> None:
         PolicyMatch.policy_id == policy_id, PolicyMatch.holder_index.in_(holders),
         PolicyMatch.status == FOUND).values(status=LAPSED, lapsed_at=now)
         .execution_options(synchronize_session=False))
-    changes.touch(db.session, queries=(select(Person.id).where(Person.id_number_index.in_(holders)),))
+    changes.touch(db.session, holders=holders)
 
 
 def evaluate_policy(policy: Policy, batch: int = BATCH) -> dict:

@@ -73,7 +73,7 @@ class Scan(db.Model):
     shared: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
 
-# Whose cached views a change reaches (app.changes): a scan is the scanned person's; a
-# service point's name is shown on many screens.
-changes.watch(Scan, lambda s: changes.Touch(persons=(s.person_id,)))
+# Whose cached views a change reaches (app.changes): a scan is the scanned person's (what it
+# shared is not on their screens); a service point's name is shown on many screens.
+changes.watch(Scan, lambda s: changes.Touch(persons=(s.person_id,)), ignore=("shared",))
 changes.watch(ServicePoint, lambda _: changes.EVERYONE)

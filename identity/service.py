@@ -237,10 +237,13 @@ def display_name(person: Person) -> str:
 
 
 def resident_claims(person: Person, amr: tuple[str, ...] = ("pwd",)) -> dict:
-    """The claims of a resident's tokens: kind, the code handle ``h``, ``acr`` and ``amr``."""
+    """The claims of a resident's tokens: kind, the code handle ``h``, the holder index
+    ``hx`` (the keyed digest their credentials are filed under; the home screen reads its
+    change stamp with the sign-in check), ``acr`` and ``amr``."""
     return {
         "kind": "resident",
         "h": person.handle,
+        "hx": person.id_number_index,
         "acr": "2" if "otp" in amr else "1",
         "amr": list(amr),
     }

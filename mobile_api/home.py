@@ -7,8 +7,8 @@ or end of a policy, recent scans, and notices with the unread count. Only cards 
 
 The phone asks for its home whenever the app comes to the front, and little on it changes
 between two asks. So the screen without its code (which rotates on its own, ``codes.service``)
-is kept at ``home:{<person>}`` as the JSON the route answers, with the change stamps it was
-built under (``app.changes``) and the moment it would go out of date by itself: a card's
+is kept at ``home:v2:{<person>}`` as the JSON the route answers, with the change stamps it
+was built under (``app.changes``: the person's, their holder index's and everyone's) and the moment it would go out of date by itself: a card's
 validity starting or ending, a consent request expiring, a membership or an enterprise's
 verification running out, a policy starting or ending, and ``HOME_CACHE_SECONDS`` at most. The route reads the entry, both stamps and the cached code in
 the round trip that checks the sign-in (``app.auth.require``); while the stamps match and the
@@ -47,18 +47,26 @@ _NONE = "-"
 
 # The entry's layout (``_store``); a new layout gets a new version, so that processes of two
 # releases side by side never read each other's entries.
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 
 
 def entry_key(person_id: str) -> str:
     return f"home:v{ENTRY_VERSION}:{{{person_id}}}"
 
 
+def _stamp_keys(claims: dict) -> list[str] | None:
+    """The three stamps a person's screen depends on (app.changes), or None for a token that
+    lacks the holder index (issued before it was added): such a request builds its screen."""
+    if not claims.get("hx"):
+        return None
+    return [changes.stamp_key(claims["sub"]), changes.holder_stamp_key(claims["hx"]),
+            changes.EVERYONE_KEY]
+
+
 def prefetch(claims: dict) -> list[str]:
-    """The keys the home route reads with the sign-in check: the entry, its two stamps and
-    the cached code."""
-    person_id = claims["sub"]
-    keys = [entry_key(person_id), changes.stamp_key(person_id), changes.EVERYONE_KEY]
+    """The keys the home route reads with the sign-in check: the entry, its stamps and the
+    cached code."""
+    keys = [entry_key(claims["sub"]), *(_stamp_keys(claims) or ())]
     if claims.get("h"):
         keys.append(code_key(claims["h"]))
     return keys
@@ -134,22 +142,25 @@ def _text(raw: bytes | None) -> str:
     return raw.decode() if raw else _NONE
 
 
-def answer(person_id: str, prefetched: dict) -> bytes:
+def answer(claims: dict, prefetched: dict) -> bytes:
     """The home screen as JSON: from the cached entry when it is still good, else built,
     stored and answered."""
-    stamps = f"{_text(prefetched.get(changes.stamp_key(person_id)))}|" \
-             f"{_text(prefetched.get(changes.EVERYONE_KEY))}"
+    person_id = claims["sub"]
+    stamp_keys = _stamp_keys(claims)
+    cached = bool(stamp_keys) and current_app.config["HOME_CACHE_SECONDS"] > 0
+    stamps = "|".join(_text(prefetched.get(k)) for k in stamp_keys or ())
     now = clock.now()
     screen = handle = None
     entry = prefetched.get(entry_key(person_id))
-    if entry and current_app.config["HOME_CACHE_SECONDS"]:
+    if entry and cached:
         fresh = _fresh(entry, stamps, now)
         if fresh is not None:
             screen, handle = fresh
     if screen is None:
         body, handle, changes_at = build(person_id, now)
         screen = dumps(HomeSchema().dump(body))
-        _store(person_id, stamps, handle, screen, now, changes_at)
+        if cached:
+            _store(person_id, stamps, handle, screen, now, changes_at)
     code = current_code(handle, cached_value=prefetched.get(code_key(handle), NOT_READ)).as_dict()
     return b'{"code":' + dumps(code) + b"," + screen[1:]
 

@@ -25,7 +25,7 @@ def home():
     progress, policies found for me, recent scans and notices. Served from a per-person cache
     until something on the screen changes; the code is always current.
     """
-    body = home_screen.answer(g.principal_id, g.prefetched)
+    body = home_screen.answer(g.claims, g.prefetched)
     commit_if_begun()
     return json_response(body, no_store=True)
 

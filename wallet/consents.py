@@ -24,7 +24,7 @@ from identity import service as identity
 from identity import shown_codes
 from wallet import service
 from wallet.errors import AlreadyAnswered, ScanNotPerson, UnknownType
-from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest
+from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest, answerers
 
 MAX_TYPES = 20
 
@@ -99,21 +99,22 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
     ``NotFound`` for someone else's request or an expired one."""
     decision = APPROVED if approve else DENIED
     # One conditional UPDATE decides, so that of two answers racing exactly one lands.
-    request_id = db.session.scalar(
+    answered = db.session.execute(
         update(MaterialRequest)
         .where(MaterialRequest.consent_id == consent_id, _answerable(person_id),
                MaterialRequest.status == PENDING, MaterialRequest.expires_at > clock.now())
         .values(status=decision, answered_at=clock.now())
-        .returning(MaterialRequest.id)
-        .execution_options(synchronize_session=False))
-    if request_id is None:
+        .returning(MaterialRequest.id, MaterialRequest.person_id, MaterialRequest.scan_id)
+        .execution_options(synchronize_session=False)).first()
+    if answered is None:
         request = db.session.scalars(select(MaterialRequest).where(
             MaterialRequest.consent_id == consent_id, _answerable(person_id))).first()
         if request is None or status_of(request) == EXPIRED:
             raise NotFound()
         raise AlreadyAnswered()
-    changes.touch_row(db.session, db.session.get(MaterialRequest, request_id))
-    audit.record("consent", request=request_id, person=person_id, decision=decision)
+    seen_by = answerers(answered.person_id, answered.scan_id)
+    changes.touch(db.session, seen_by.persons, seen_by.queries)
+    audit.record("consent", request=answered.id, person=person_id, decision=decision)
 
 
 def request_state(service_point_id: str, scan_id: str, request_id: str) -> dict:

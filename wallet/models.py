@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    union,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -156,30 +157,22 @@ class MaterialRequest(db.Model):
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def holder_persons(holder_index: str):
-    """The person registered under this holder index (none for an enterprise's USCC, or
-    before the holder registers), as a query for app.changes."""
-    from identity.models import Person
-
-    return select(Person.id).where(Person.id_number_index == holder_index)
-
-
-def _answerers(request: MaterialRequest) -> changes.Touch:
+def answerers(person_id: str, scan_id: str) -> changes.Touch:
     """Who sees a consent request (mirrors identity.shown_codes.answerable, widely): the
     holder, whoever acts for the holder, and the members of an enterprise whose code was
-    scanned."""
+    scanned; one query."""
     from identity.enterprise_models import EnterpriseMember, Proxy, ScanPresenter
 
-    return changes.Touch(persons=(request.person_id,), queries=(
-        select(Proxy.proxy_id).where(Proxy.principal_id == request.person_id),
+    return changes.Touch(persons=(person_id,), queries=(union(
+        select(Proxy.proxy_id).where(Proxy.principal_id == person_id),
         select(EnterpriseMember.person_id)
         .join(ScanPresenter, ScanPresenter.enterprise_id == EnterpriseMember.enterprise_id)
-        .where(ScanPresenter.scan_id == request.scan_id)))
+        .where(ScanPresenter.scan_id == scan_id)),))
 
 
 # Whose cached views a change reaches (app.changes): a credential is its holder's, a consent
 # request its answerers'; issuers' and types' names are shown on many screens.
-changes.watch(Credential, lambda c: changes.Touch(queries=(holder_persons(c.holder_index),)))
-changes.watch(MaterialRequest, _answerers)
+changes.watch(Credential, lambda c: changes.Touch(holders=(c.holder_index,)))
+changes.watch(MaterialRequest, lambda r: answerers(r.person_id, r.scan_id))
 for _shared in (Issuer, CredentialType):
     changes.watch(_shared, lambda _: changes.EVERYONE)

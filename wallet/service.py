@@ -23,7 +23,7 @@ from wallet import keys, sdjwt, status
 from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType
 from wallet.holders import holder_index
 from wallet.issuers import issuer_url
-from wallet.models import Credential, CredentialType, Issuer, IssuerKey, holder_persons
+from wallet.models import Credential, CredentialType, Issuer, IssuerKey
 
 MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
 
@@ -124,7 +124,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
                 .on_conflict_do_nothing().returning(Credential.id)).first() is not None:
             break
         # Another credential took this entry: sign again with the next one.
-    changes.touch(db.session, queries=(holder_persons(index),))
+    changes.touch(db.session, holders=(index,))
     audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)
     credential_changed.send(index, vct=vct)  # hook: policies re-evaluated (catalog.jobs)
     return credential, sd_jwt

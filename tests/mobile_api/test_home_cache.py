@@ -190,6 +190,22 @@ def test_a_policy_found_by_the_daily_evaluation_shows_at_once(client, clock, cou
     assert [p["id"] for p in home["policies"]] == [policy["id"]] and home["unread_notices"] == 1
 
 
+def test_a_policy_lapsed_by_the_daily_evaluation_leaves_at_once(client, clock, count_queries, app,
+                                                                monkeypatch, runner):
+    monkeypatch.setitem(app.config, "HOME_CACHE_SECONDS", 3600)
+    monkeypatch.setitem(app.config, "ACCESS_TOKEN_SECONDS", 12 * 3600)
+    police = make_issuer(client, "市公安局", ("resident-id",))
+    under_sixty = [{"credential": "resident-id", "claim": "birthdate", "op": "age_lte", "value": 59}]
+    policy = publish(client, make_publisher(client), under_sixty, name="中青年补贴").json
+    holder = resident(client)  # 60 at 16:00 UTC today, as in the test above
+    issued(client, police, holder, claims=resident_id_claims(holder, birthdate="1966-11-26"))
+    clock.shift(timedelta(hours=6, minutes=59))
+    assert [p["id"] for p in _cached(client, holder, count_queries)["policies"]] == [policy["id"]]
+    clock.shift(60)
+    assert runner.invoke(args=["catalog", "evaluate-policies"]).exit_code == 0
+    assert _home(client, holder)["policies"] == []
+
+
 def test_a_catalogue_change_reaches_every_cached_home(client, clock, count_queries):
     import yaml
 
@@ -271,3 +287,22 @@ def test_a_redis_that_refuses_the_write_still_gets_an_answer(client, clock, monk
     with caplog.at_level(logging.WARNING, logger="mobile_api.home"):
         assert _home(client, holder)["profile"]["id"] == holder["profile"]["id"]
     assert "home screen not cached" in caplog.text
+
+
+def test_a_token_without_the_holder_index_gets_its_home_built_every_time(client, clock, count_queries):
+    # Tokens issued before the holder index joined their claims cannot name that stamp.
+    from app.extensions import db
+    from app.tokens import start_session
+    from identity.models import Person
+    from identity.service import resident_claims
+    from tests.helpers import auth_headers
+
+    holder = resident(client)
+    person = db.session.get(Person, holder["profile"]["id"])
+    claims = {k: v for k, v in resident_claims(person).items() if k != "hx"}
+    old = {**holder, "headers": auth_headers(start_session(person.id, claims)["access_token"])}
+    first = _home(client, old)
+    with count_queries() as queries:
+        second = _home(client, old)
+    assert queries.n > 0
+    assert second["profile"] == first["profile"] == _home(client, holder)["profile"]
