@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 
 import redis
-
 from flask import current_app
 from sqlalchemy import case, select
 
