@@ -15,7 +15,7 @@ themselves.
 
 After the commit, the stamps of everyone touched are replaced by fresh random values in one
 pipeline; a rollback forgets the marks. A cache entry keeps the stamps it was built under and
-is fresh while both (the person's and everyone's) are unchanged. An entry must read the stamps
+is fresh while all of them are unchanged. An entry must read the stamps
 *before* it reads the database and a writer replaces them *after* its commit, so an entry
 built from data older than a change never carries the stamp that follows the change.
 
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 EVERYONE_KEY = "stamp:everyone"
 STAMP_SECONDS = 24 * 3600
 _PIPELINE_CHUNK = 1000
-_MARKS = "onecode.changes.persons"
+_MARKS = "onecode.changes.stamps"
 _EVERYONE = "onecode.changes.everyone"
 _QUERIES = "onecode.changes.queries"
 
@@ -105,7 +105,7 @@ def _mark(session: Session, t: Touch) -> None:
 def _persons_after_commit(session: Session, queries: list) -> set:
     """The person ids the queries select, read after the commit on a connection of its own:
     it sees this commit and every other one before it, so whoever began to see the rows
-    meanwhile (someone registering while a policy job wrote their match) is found too."""
+    meanwhile (a proxy accepted while a consent request was written) is found too."""
     bind = session.get_bind()
     try:
         if isinstance(bind, Engine):
@@ -145,15 +145,15 @@ def _after_flush(session: Session, _flush_context) -> None:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the marks wait for the real commit
-    persons = session.info.pop(_MARKS, None) or set()
+    stamps = session.info.pop(_MARKS, None) or set()
     everyone = session.info.pop(_EVERYONE, False)
     queries = session.info.pop(_QUERIES, None)
     if not has_app_context():
         return
     if queries:
-        persons |= {stamp_key(p) for p in _persons_after_commit(session, queries)}
-    if persons or everyone:
-        _renew_keys(persons, everyone)
+        stamps |= {stamp_key(p) for p in _persons_after_commit(session, queries)}
+    if stamps or everyone:
+        _renew(stamps, everyone)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -165,7 +165,7 @@ def _after_rollback(session: Session, previous_transaction) -> None:
             session.info.pop(key, None)
 
 
-def _renew_keys(keys, everyone: bool = False) -> None:
+def _renew(keys, everyone: bool = False) -> None:
     """New random values for these stamps. The commit is done: when Redis fails here the
     error is logged, not raised, and cached views stay stale until they expire
     (``HOME_CACHE_SECONDS`` at most)."""
