@@ -22,7 +22,7 @@ from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, per_address
+from identity.throttle import LoginThrottle, Lockout, address_digest, per_address
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
@@ -286,7 +286,7 @@ def sign_in_with_face(username: str, challenge: str, image: bytes,
     person, account_key = service._find_login(username)
     # Face failures have their own counts: a stranger's photo does not lock the password out.
     account = "face:" + account_key[:32]
-    address = current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
+    address = address_digest(client_address)
     throttle = face_throttle()
     wait = throttle.retry_after(account, address)
     if wait:

@@ -39,7 +39,7 @@ from identity.id_numbers import (
     validate_id_number,
 )
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout
+from identity.throttle import LoginThrottle, Lockout, address_digest
 
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
@@ -302,10 +302,9 @@ def authenticate(username: str, password: str, otp: str | None,
     one-time password, ``OtpRequired`` when TOTP is on and no ``otp`` came (after a correct
     password), and ``SubjectSuspended`` for a suspended person.
     """
-    vault = _vault()
     person, account_key = _find_login(username)
     account = account_key[:32]
-    address = vault.index("addr", client_address or "unknown")[:32]
+    address = address_digest(client_address)
     throttle = login_throttle()
     wait = throttle.retry_after(account, address)
     if wait:

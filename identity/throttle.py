@@ -128,19 +128,23 @@ class LoginThrottle:
         self.redis.transaction(bump, key)
 
 
+def address_digest(client_address: str | None) -> str:
+    """How the throttles name a client address: a keyed digest, never the address itself."""
+    from flask import current_app
+
+    return current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
+
+
 def per_address(scope: str, client_address: str | None, limit: int, window_seconds: int) -> None:
     """Count one more ``scope`` request from this client address in the current fixed window
     of ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
     window ends. The address is kept as a keyed digest; the key expires after two windows."""
-    from flask import current_app
-
     from app.store import redis_client
     from identity.errors import TooManyAttempts
 
     now = clock.timestamp()
     window = int(now // window_seconds)
-    address = current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
-    key = f"{scope}:{{ip:{address}}}:{window}"
+    key = f"{scope}:{{ip:{address_digest(client_address)}}}:{window}"
     pipe = redis_client().pipeline(transaction=True)
     pipe.incr(key)
     pipe.expire(key, 2 * window_seconds)
