@@ -7,10 +7,9 @@ import jwt as pyjwt
 from flask import Flask, current_app, g, request
 
 from app import clock
-from app.errors import Problem, problem_response
-from app.extensions import jwt
+from app.errors import Problem
 from app.store import get_many
-from app.tokens import TokenRevoked, family_active, family_key
+from app.tokens import TokenRevoked, family_key
 
 RESIDENT = "resident"
 SERVICE_POINT = "service-point"
@@ -130,29 +129,10 @@ def require(kind: str, refresh: bool = False, prefetch=None):
 
 
 def init_jwt(app: Flask) -> None:
+    """flask-jwt-extended signs the tokens (``app.tokens``); this module checks them, so no
+    route goes through flask-jwt-extended's own verification or its error callbacks."""
     app.config.setdefault("JWT_TOKEN_LOCATION", ["headers"])
     app.config.setdefault("JWT_ALGORITHM", "HS256")
     app.config.setdefault("JWT_DECODE_LEEWAY", 0)
     app.extensions["verified_tokens"] = lru_cache(maxsize=app.config.get("TOKEN_CACHE_SIZE", 10_000))(
         partial(_verified_signature, app.config["JWT_SECRET_KEY"], app.config["JWT_ALGORITHM"]))
-
-    @jwt.token_in_blocklist_loader
-    def _revoked(_header, payload):
-        # Machine-client tokens carry no family; sign-in tokens live as long as theirs.
-        return "fam" in payload and not family_active(payload["fam"])
-
-    def _unauthorized(type_: str, title: str, detail: str | None = None):
-        return problem_response(type_, 401, title, detail, {"WWW-Authenticate": "Bearer"})
-
-    jwt.unauthorized_loader(lambda reason: _unauthorized(
-        "unauthorized", "Authentication is required", "Send a bearer token."))
-    jwt.invalid_token_loader(lambda reason: _unauthorized(
-        "invalid-token", "The token is not valid"))
-    jwt.expired_token_loader(lambda h, p: _unauthorized(
-        "token-expired", "The token has expired"))
-    jwt.revoked_token_loader(lambda h, p: _unauthorized(
-        "token-revoked", "This sign-in has ended"))
-    jwt.needs_fresh_token_loader(lambda h, p: _unauthorized(
-        "unauthorized", "A fresh sign-in is required"))
-    jwt.user_lookup_error_loader(lambda h, p: _unauthorized(
-        "invalid-token", "The token is not valid"))

@@ -91,10 +91,6 @@ def end_session(family: str) -> None:
     redis_client().delete(family_key(family))
 
 
-def family_active(family: str | None) -> bool:
-    return bool(family) and redis_client().exists(family_key(family)) == 1
-
-
 def client_token(subject: str, kind: str, claims: dict | None = None) -> dict:
     """An access token for a machine client (service point, issuer); no refresh, no family."""
     seconds = current_app.config["CLIENT_TOKEN_SECONDS"]
