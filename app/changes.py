@@ -45,7 +45,6 @@ EVERYONE_KEY = "stamp:everyone"
 STAMP_SECONDS = 24 * 3600
 _PIPELINE_CHUNK = 1000
 _MARKS = "onecode.changes.stamps"
-_EVERYONE = "onecode.changes.everyone"
 _QUERIES = "onecode.changes.queries"
 
 
@@ -65,9 +64,9 @@ class Touch:
     the person ids these queries select, or everyone's."""
 
     persons: tuple = ()
+    holders: tuple = ()
     queries: tuple[Select, ...] = ()
     everyone: bool = False
-    holders: tuple = ()
 
 
 EVERYONE = Touch(everyone=True)
@@ -84,22 +83,21 @@ def watch(model: type, fn: Callable[[object], Touch], ignore: tuple[str, ...] = 
     _watchers[model] = (fn, frozenset(ignore))
 
 
-def touch(session: Session, persons=(), queries=(), everyone: bool = False, holders=()) -> None:
+def touch(session: Session, persons=(), holders=(), queries=(), everyone: bool = False) -> None:
     """Mark views stale from a Core statement the ORM does not see (bulk UPDATE, INSERT);
     the stamps change after this session's commit."""
-    _mark(session, Touch(tuple(persons), tuple(queries), everyone, tuple(holders)))
+    mark(session, Touch(tuple(persons), tuple(holders), tuple(queries), everyone))
 
 
-def _mark(session: Session, t: Touch) -> None:
-    info = session.info
-    if t.persons:
-        info.setdefault(_MARKS, set()).update(stamp_key(p) for p in t.persons if p)
-    if t.holders:
-        info.setdefault(_MARKS, set()).update(holder_stamp_key(h) for h in t.holders if h)
-    if t.queries:
-        info.setdefault(_QUERIES, []).extend(t.queries)
-    if t.everyone:
-        info[_EVERYONE] = True
+def mark(session: Session, reach: Touch) -> None:
+    """Mark the views ``reach`` names stale; the stamps change after this session's commit."""
+    stamps = session.info.setdefault(_MARKS, set())
+    stamps.update(stamp_key(p) for p in reach.persons if p)
+    stamps.update(holder_stamp_key(h) for h in reach.holders if h)
+    if reach.everyone:
+        stamps.add(EVERYONE_KEY)
+    if reach.queries:
+        session.info.setdefault(_QUERIES, []).extend(reach.queries)
 
 
 def _persons_after_commit(session: Session, queries: list) -> set:
@@ -138,7 +136,7 @@ def _after_flush(session: Session, _flush_context) -> None:
             watcher = _watcher_of(obj)
             if watcher is None or (updated and not _changed(obj, watcher[1])):
                 continue
-            _mark(session, watcher[0](obj))
+            mark(session, watcher[0](obj))
 
 
 @event.listens_for(Session, "after_commit")
@@ -146,14 +144,13 @@ def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the marks wait for the real commit
     stamps = session.info.pop(_MARKS, None) or set()
-    everyone = session.info.pop(_EVERYONE, False)
     queries = session.info.pop(_QUERIES, None)
     if not has_app_context():
         return
     if queries:
         stamps |= {stamp_key(p) for p in _persons_after_commit(session, queries)}
-    if stamps or everyone:
-        _renew(stamps, everyone)
+    if stamps:
+        _renew(stamps)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -161,23 +158,21 @@ def _after_rollback(session: Session, previous_transaction) -> None:
     # The whole transaction, not a savepoint (marks of a savepoint's rows may stay: a stamp
     # renewed for nothing costs one rebuild).
     if previous_transaction.parent is None:
-        for key in (_MARKS, _EVERYONE, _QUERIES):
+        for key in (_MARKS, _QUERIES):
             session.info.pop(key, None)
 
 
-def _renew(keys, everyone: bool = False) -> None:
+def _renew(keys) -> None:
     """New random values for these stamps. The commit is done: when Redis fails here the
     error is logged, not raised, and cached views stay stale until they expire
     (``HOME_CACHE_SECONDS`` at most)."""
     r = redis_client()
     keys = list(keys)
     try:
-        for start in range(0, max(len(keys), 1), _PIPELINE_CHUNK):
+        for start in range(0, len(keys), _PIPELINE_CHUNK):
             pipe = r.pipeline(transaction=False)
             for key in keys[start:start + _PIPELINE_CHUNK]:
                 pipe.set(key, secrets.token_hex(8), ex=STAMP_SECONDS)
-            if everyone and start == 0:
-                pipe.set(EVERYONE_KEY, secrets.token_hex(8), ex=STAMP_SECONDS)
             pipe.execute()
     except redis.RedisError as exc:
         log.warning("change stamps not renewed", extra={"stamps": len(keys), "error_type": type(exc).__name__})

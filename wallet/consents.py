@@ -112,8 +112,7 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
         if request is None or status_of(request) == EXPIRED:
             raise NotFound()
         raise AlreadyAnswered()
-    seen_by = answerers(answered.person_id, answered.scan_id)
-    changes.touch(db.session, seen_by.persons, seen_by.queries)
+    changes.mark(db.session, answerers(answered.person_id, answered.scan_id))
     audit.record("consent", request=answered.id, person=person_id, decision=decision)
 
 

@@ -105,3 +105,20 @@ def test_a_redis_failure_after_the_commit_is_logged_and_the_commit_stands(client
         db.session.commit()
     assert "change stamps not renewed" in caplog.text
     assert db.session.get(Notice, notice.id) is not None
+
+
+def test_a_match_for_someone_not_registered_yet_renews_their_holder_stamp(client, clock):
+    # They may register while the job is still running; their screen must not miss the match.
+    from catalog import policies
+    from identity.service import id_number_index
+    from tests.helpers import registration_data
+
+    publish(client, make_publisher(client), SENIORS)
+    policy = db.session.query(Policy).one()
+    index = id_number_index(registration_data()["id_number"])
+    key = changes.holder_stamp_key(index)
+    assert redis_client().get(key) is None
+    outcome = policies.record_outcome(policy, [index], {index}, datetime.now(timezone.utc))
+    db.session.commit()
+    assert outcome == {"found": 1, "lapsed": 0}
+    assert redis_client().get(key) is not None
