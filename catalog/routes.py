@@ -106,9 +106,15 @@ def application_body(application, name: str | None = None) -> dict:
             "updated_at": _time(application.updated_at)}
 
 
-def _with_name(application) -> dict:
-    names = applications.names_of([application])
-    return application_body(application, names.get(application.item_code or application.bundle_code))
+def _bodies(found: list, body=application_body) -> list[dict]:
+    """``body(application, name)`` of each, the names of their items or bundles read in one
+    query."""
+    names = applications.names_of(found)
+    return [body(a, names.get(a.item_code or a.bundle_code)) for a in found]
+
+
+def _with_name(application, body=application_body) -> dict:
+    return _bodies([application], body)[0]
 
 
 @blp.post("/me/applications")
@@ -140,8 +146,7 @@ def create_application(data):
 def my_applications():
     """My applications, newest first"""
     found = applications.applications_of(g.principal_id)
-    names = applications.names_of(found)
-    return [application_body(a, names.get(a.item_code or a.bundle_code)) for a in found]
+    return _bodies(found)
 
 
 @blp.get("/me/applications/<application_id>")
@@ -187,11 +192,6 @@ def department_body(application, name: str | None = None) -> dict:
     return {**application_body(application, name), "shared": application.shared}
 
 
-def _department_body_with_name(application) -> dict:
-    names = applications.names_of([application])
-    return department_body(application, names.get(application.item_code or application.bundle_code))
-
-
 @blp.get("/issuer/applications")
 @blp.doc(security=BEARER)
 @blp.arguments(DepartmentQueueQuerySchema, location="query")
@@ -209,8 +209,7 @@ def department_queue(query):
     """
     found = applications.department_queue(g.principal_id, status=query.get("status"),
                                           limit=query["limit"])
-    names = applications.names_of(found)
-    return [department_body(a, names.get(a.item_code or a.bundle_code)) for a in found]
+    return _bodies(found, department_body)
 
 
 @blp.get("/issuer/applications/<application_id>")
@@ -222,7 +221,7 @@ def department_queue(query):
 @require(ISSUER)
 def department_application(application_id):
     """One application my department handles, with its timeline"""
-    return _department_body_with_name(applications.department_application(g.principal_id, application_id))
+    return _with_name(applications.department_application(g.principal_id, application_id), department_body)
 
 
 @blp.post("/issuer/applications/<application_id>/status")
@@ -245,7 +244,7 @@ def move_application(data, application_id):
     """
     application = applications.advance(application_id, data["status"], data.get("note"),
                                        issuer_id=g.principal_id)
-    body = _department_body_with_name(application)
+    body = _with_name(application, department_body)
     db.session.commit()
     return body
 
