@@ -157,11 +157,12 @@ def enterprise_of_scan(scan_id: str) -> Enterprise | None:
         .where(ScanPresenter.scan_id == scan_id)).first()
 
 
-def answerable(person_id: str, person_column, scan_column):
+def answerable(person_id: str, person_column, scan_column, memberships=None):
     """A condition on material requests (their person and scan columns): those this person
     may answer. Their own and those of the people they act for as an active proxy, except
     requests after an enterprise's code was scanned, which go to the enterprise's live members
-    with ``consent`` (of a verified enterprise) instead."""
+    with ``consent`` (of a verified enterprise) instead. ``memberships``: the person's
+    ``enterprises.my_enterprises``, when the caller has read them already."""
     from sqlalchemy import and_, exists, or_
 
     from identity import proxies
@@ -171,7 +172,9 @@ def answerable(person_id: str, person_column, scan_column):
                                      ScanPresenter.enterprise_id.is_not(None))
     personal = and_(or_(person_column == person_id,
                         person_column.in_(proxies.principals_clause(person_id))), ~enterprise_scan)
-    mine = [e.id for e, m in enterprises.my_enterprises(person_id)
+    if memberships is None:
+        memberships = enterprises.my_enterprises(person_id)
+    mine = [e.id for e, m in memberships
             if CONSENT in enterprises.scopes_of(e, m) and enterprises.is_verified(e)]
     if not mine:
         return personal

@@ -1,18 +1,21 @@
 """The home screen: built in a fixed number of queries, then served from Redis until it changes.
 
 Building it runs the same statements whatever the wallet holds: the person, the wallet
-(credentials with their types and issuers, one query), pending consents (with the enterprises
-whose requests the person answers), applications in progress, policies found, the next start
-or end of a policy, recent scans, and notices with the unread count. Only cards are decrypted (their summaries are shown); certificates are counted.
+(credentials with their types and issuers, one query), the enterprises whose requests the
+person answers, pending consents, applications in progress, policies found, the next start
+or end of a policy, recent scans, and notices with the unread count. Only cards are
+decrypted (their summaries are shown); certificates are counted.
 
 The phone asks for its home whenever the app comes to the front, and little on it changes
 between two asks. So the screen without its code (which rotates on its own, ``codes.service``)
 is kept at ``home:v2:{<person>}`` as the JSON the route answers, with the change stamps it
-was built under (``app.changes``: the person's, their holder index's and everyone's) and the moment it would go out of date by itself: a card's
-validity starting or ending, a consent request expiring, a membership or an enterprise's
-verification running out, a policy starting or ending, and ``HOME_CACHE_SECONDS`` at most. The route reads the entry, both stamps and the cached code in
-the round trip that checks the sign-in (``app.auth.require``); while the stamps match and the
-moment has not come, it answers the entry with the code spliced in, and runs no SQL.
+was built under (``app.changes``: the person's, their holder index's and everyone's) and the
+moment it would go out of date by itself: a card's validity starting or ending, a consent
+request expiring, a membership or an enterprise's verification running out, a policy
+starting or ending, and ``HOME_CACHE_SECONDS`` at most. The route reads the entry, its stamps
+and the cached code in the round trip that checks the sign-in (``app.auth.require``); while
+the stamps match and the moment has not come, it answers the entry with the code spliced in,
+and runs no SQL.
 """
 from __future__ import annotations
 
@@ -110,11 +113,11 @@ def build(person_id: str, now: datetime) -> tuple[dict, str, datetime | None]:
                       "status": wallet.status_of(row, now)})
         moments += [row.valid_from, row.valid_until]
     # An enterprise's requests leave a member's screen when the membership or the
-    # enterprise's verification runs out. Read before the requests: a membership that was
-    # live when they were chosen is then among these.
-    for enterprise, member in enterprises.my_enterprises(person.id):
+    # enterprise's verification runs out; the requests are chosen by these same memberships.
+    memberships = enterprises.my_enterprises(person.id)
+    for enterprise, member in memberships:
         moments += [member.expires_at, enterprise.verified_until]
-    requests = consents.pending_consents(person.id)
+    requests = consents.pending_consents(person.id, memberships)
     pending = [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
                 "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
                for r, name in requests]

@@ -40,8 +40,9 @@ def _holder_of(person_id: str, scan_id: str) -> str:
     return person.id_number_index
 
 
-def _answerable(person_id: str):
-    return shown_codes.answerable(person_id, MaterialRequest.person_id, MaterialRequest.scan_id)
+def _answerable(person_id: str, memberships=None):
+    return shown_codes.answerable(person_id, MaterialRequest.person_id, MaterialRequest.scan_id,
+                                  memberships)
 
 
 def request_materials(service_point_id: str, scan_id: str, types: list[str]) -> MaterialRequest:
@@ -82,13 +83,14 @@ def status_of(request: MaterialRequest) -> str:
     return request.status
 
 
-def pending_consents(person_id: str) -> list[tuple[MaterialRequest, str]]:
-    """The person's unanswered, unexpired requests, newest first, with the asker's name."""
+def pending_consents(person_id: str, memberships=None) -> list[tuple[MaterialRequest, str]]:
+    """The person's unanswered, unexpired requests, newest first, with the asker's name
+    (``memberships`` as ``identity.shown_codes.answerable`` takes them)."""
     rows = db.session.execute(
         select(MaterialRequest, ServicePoint.name)
         .join(ServicePoint, ServicePoint.id == MaterialRequest.service_point_id)
         # Hook (identity.shown_codes): also those of people I act for, and enterprises' ones.
-        .where(_answerable(person_id), MaterialRequest.status == PENDING,
+        .where(_answerable(person_id, memberships), MaterialRequest.status == PENDING,
                MaterialRequest.expires_at > clock.now())
         .order_by(MaterialRequest.created_at.desc(), MaterialRequest.id)).all()
     return [(request, name) for request, name in rows]
