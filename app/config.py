@@ -75,11 +75,11 @@ class Config:
     ARGON2_TIME_COST: int = 2
     ARGON2_PARALLELISM: int = 1
     PASSWORD_MAX_LENGTH: int = 256
-    # Sign-in throttling.
     # Registrations one client address may try per window (each costs a password hash, and
     # an answer tells whether an ID number or phone is taken).
     REGISTRATIONS_PER_ADDRESS: int = 30
     REGISTRATION_WINDOW_SECONDS: int = 600
+    # Sign-in throttling.
     LOGIN_FREE_FAILURES: int = 5
     LOGIN_MAX_LOCK_SECONDS: int = 900
     LOGIN_IP_FREE_FAILURES: int = 30
