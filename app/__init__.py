@@ -92,6 +92,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
     install_request_logging(app)
+    from app.auth import check_bearer_first
+
+    app.before_request(check_bearer_first)  # authentication before any look at the body
     _install_body_checks(app)
     app.session_interface = _CookieSessions()
     _serve_docs_assets(app)

@@ -113,19 +113,37 @@ def require(kind: str, refresh: bool = False, prefetch=None):
     ``g.claims`` and ``g.prefetched`` (the values of the Redis keys that ``prefetch(claims)``
     names, read with the sign-in check; see ``verified_claims``)."""
 
+    def check() -> None:
+        claims, g.prefetched = verified_claims(refresh, prefetch)
+        if claims.get("kind") != kind:
+            raise WrongClientKind()
+        g.principal_id = claims["sub"]
+        g.claims = claims
+
     def decorator(fn):
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            claims, g.prefetched = verified_claims(refresh, prefetch)
-            if claims.get("kind") != kind:
-                raise WrongClientKind()
-            g.principal_id = claims["sub"]
-            g.claims = claims
+            if g.get("bearer_checked") is not check:
+                check()
             return fn(*args, **kwargs)
 
+        # flask-smorest's decorators copy this attribute outward (functools.wraps), so the
+        # view function Flask dispatches to carries it whatever the decorators' order.
+        wrapper.bearer_check = check
         return wrapper
 
     return decorator
+
+
+def check_bearer_first() -> None:
+    """``before_request``: the token of a route that ``require``s one is checked before
+    anything reads the body, so a request without a valid token gets 401, never a
+    validation answer about a body it had no right to send."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    check = getattr(view, "bearer_check", None)
+    if check is not None:
+        check()
+        g.bearer_checked = check
 
 
 def init_jwt(app: Flask) -> None:
