@@ -12,7 +12,7 @@ PostgreSQL and Redis, in a database of its own (``<db>_facebench``) and Redis da
 3. the same scans while ``--face-clients`` clients sign in with their faces back to back:
    scans' p99 (target: at most twice idle), and the face sign-ins' own times and 503s.
 
-Saves the figures to bench/results/face.json. Photos come from ../shared/faces.
+Saves the figures to bench/results/face.json. Photos come from tests/face/photos.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_server import SCANS_LUA, _resident, post  # noqa: E402
 from bench.harness import ROOT, gunicorn, prepared_app, save, wrk  # noqa: E402
 
-FACES = ROOT.parent / "shared" / "faces"
+FACES = ROOT / "tests" / "face" / "photos"
 PURPOSE = "identity-check"
 # (enrolled photo, photo to sign in with): the same person each time.
 PAIRS = [("obama_1", "obama_2"), ("biden_1", "biden_2"), ("harington_1", "harington_2"),

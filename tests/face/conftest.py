@@ -1,4 +1,5 @@
-"""Face fixtures: the real photos of ../shared/faces, their analyses cached for the session.
+"""Face fixtures: the real photos in ``tests/face/photos`` (their source and licence in its
+README), their analyses cached for the session.
 
 Face work is CPU heavy (about 0.2 s a photo), so each distinct upload is analysed once per
 test session by the real pool, and later uploads of the same bytes reuse that analysis.
@@ -14,7 +15,7 @@ import pytest
 
 from identity import face, face_images
 
-FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+FACES = Path(__file__).resolve().parent / "photos"
 PEOPLE = {
     "obama": ("obama_1", "obama_2", "obama_3"),
     "biden": ("biden_1", "biden_2"),
@@ -34,8 +35,6 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def photos() -> dict[str, bytes]:
     """name (``obama_1``, ``two_people`` ...) → the JPEG's bytes."""
-    if not FACES.is_dir():
-        pytest.skip(f"the shared face photos are missing: {FACES}")
     return {path.stem: path.read_bytes() for path in sorted(FACES.glob("*.jpg"))}
 
 
