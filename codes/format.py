@@ -12,12 +12,15 @@ uses only the QR alphanumeric character set, so the QR code stays small. The COS
         payload:     bstr .cbor {2 (sub): handle (text, 1-12 chars),
                                  4 (exp): seconds since the epoch (uint),
                                  7 (cti): 8 random bytes,
-                                 "k": 1 person | 2 enterprise},
+                                 "k": 1 person | 2 enterprise | 3 person, shown by a proxy},
         signature:   Ed25519 over ["Signature1", protected, h'', payload]
     ])
 
 ``"k"`` is a private claim with a text key (RFC 8392 allows text keys): two bytes, where an
-integer key in the private-use range would take five.
+integer key in the private-use range would take five. Kind 3 is a person's code that someone
+acting for them (a family proxy) shows: its subject is the person, and the server accepts it
+only with the note of who showed it (a code that says so cannot pass for the person's own when
+that note is lost). It costs no byte more than kind 1.
 
 Decoding is strict and sorts failures into three kinds, so a scanner can tell them apart:
 
@@ -53,7 +56,8 @@ CLAIM_CTI = 7
 CLAIM_KIND = "k"
 PERSON = 1
 ENTERPRISE = 2
-KIND_NAMES = {PERSON: "person", ENTERPRISE: "enterprise"}
+PROXIED = 3  # a person's code shown by someone acting for them
+KIND_NAMES = {PERSON: "person", ENTERPRISE: "enterprise", PROXIED: "person"}
 
 MAX_SUB_LENGTH = 12
 CTI_LENGTH = 8
@@ -94,7 +98,7 @@ class ExpiredCode(CodeError):
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """The claims a code carries. ``kind`` is ``PERSON`` or ``ENTERPRISE``."""
+    """The claims a code carries. ``kind`` is ``PERSON``, ``ENTERPRISE`` or ``PROXIED``."""
 
     sub: str
     exp: int
@@ -153,7 +157,7 @@ def _check_claims(claims: Claims) -> None:
     if type(claims.cti) is not bytes or len(claims.cti) != CTI_LENGTH:
         raise ValueError("cti must be 8 bytes")
     if claims.kind not in KIND_NAMES:
-        raise ValueError("kind must be PERSON or ENTERPRISE")
+        raise ValueError("kind must be PERSON, ENTERPRISE or PROXIED")
 
 
 class CodeSigner:

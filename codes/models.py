@@ -23,6 +23,8 @@ class SigningKey(db.Model):
     created_at: Mapped[datetime] = created_column()
     activates_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by ``keys revoke`` for a key that leaked: out of the JWKS, and its codes refused.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ServicePoint(db.Model):
@@ -71,6 +73,10 @@ class Scan(db.Model):
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     shared: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # What made the code single use: the signed code's cti in hex, or "<device>:<step>" for an
+    # offline code. Unique, so a code is accepted at most once even when Redis, the fast gate
+    # in front of this, has lost its marks.
+    nonce: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 # Whose cached views a change reaches (app.changes): a scan is the scanned person's (what it

@@ -12,7 +12,10 @@ wrong and a misdirected scan does not burn the code:
 7. the scan is recorded; the holder's cached code is dropped, so the phone shows a new one.
 
 A signed code is spent with ``SET nonce:{<cti>} 1 NX EX <until exp + leeway>`` in Redis; if
-Redis cannot be reached the scan fails closed (503), never unchecked.
+Redis cannot be reached the scan fails closed (503), never unchecked. Redis is only the fast
+gate: the scan row carries the code's nonce (``Scan.nonce``) under a unique constraint, so a
+code is accepted at most once even after Redis lost its data (a restart without persistence,
+a failover to an empty replica). An offline code's step is spent by its device row as well.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit, clock
 from app.extensions import db
@@ -114,7 +118,7 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
         person = identity.get_person(accepted.person_id)
         subject = _person_subject(person)
         devices.spend_device_step(accepted)
-        code_kind = OFFLINE
+        code_kind, nonce = OFFLINE, f"{accepted.device_id}:{accepted.step}"
     else:
         claims = _check_signed_code(text)
         # Enterprises and family proxies (identity.shown_codes): a code shown for someone
@@ -128,21 +132,34 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
             person = identity.get_person_by_handle(claims.sub)
             subject = _person_subject(person)
         spend_nonce(claims.cti, claims.exp)
-        code_kind = ONLINE
+        code_kind, nonce = ONLINE, claims.cti.hex()
     now = clock.now()
     scan = Scan(service_point_id=service_point_id,
                 subject_kind=shown.subject_kind if shown is not None else "person", person_id=person.id,
                 purpose=purpose, code_kind=code_kind, created_at=now,
                 expires_at=now + timedelta(seconds=current_app.config["SCAN_TTL_SECONDS"]),
-                shared=[])
+                shared=[], nonce=nonce)
     db.session.add(scan)
-    db.session.flush()
+    _flush_once(scan)
     audit.record("scan", scan=scan.id, service_point=service_point_id, person=person.id)
     if shown is not None:
         shown_codes.record_shown(scan, shown)
     elif code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
     return ScanResult(scan, subject)
+
+
+def _flush_once(scan: Scan) -> None:
+    """Write the scan row; ``CodeAlreadyUsed`` when a scan of the same code is recorded already
+    (its nonce is unique: the promise that outlives Redis). The request's transaction is then
+    rolled back whole: nothing else of this scan was written."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if "nonce" not in str(exc.orig):
+            raise
+        raise CodeAlreadyUsed() from None
 
 
 def get_scan(scan_id: str, service_point_id: str | None = None) -> Scan | None:

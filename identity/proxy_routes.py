@@ -8,7 +8,7 @@ from app.auth import BEARER, RESIDENT, require
 from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM
 from app.schemas import ProblemSchema, Text
-from codes.format import PERSON
+from codes.format import PROXIED
 from codes.schemas import CodeSchema
 from identity import proxies, shown_codes
 from identity import service as identity
@@ -158,5 +158,5 @@ def end(proxy_id):
 def proxy_code(proxy_id):
     """The code of the person I act for; a scan names them and me"""
     proxy, principal = proxies.acting_for(g.principal_id, proxy_id)
-    return shown_codes.show_code(principal.handle, PERSON,
+    return shown_codes.show_code(principal.handle, PROXIED,
                                  {"person": g.principal_id, "proxy": proxy.id}).as_dict()

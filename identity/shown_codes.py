@@ -1,9 +1,11 @@
 """Codes shown for someone else: an enterprise's code shown by a member, a person's code
 shown by their proxy (亲情账号). The scan answers the subject and names who showed it.
 
-The code itself is the ordinary one (same COSE format, the subject's handle and kind). Who
-showed it is noted in Redis under its ``cti`` until it can no longer verify
-(``presenter:{<cti>}``), so each presenter gets codes of their own: they are cached per
+The code itself is the ordinary one (same COSE format and subject handle); its kind says that
+someone else shows it (``ENTERPRISE``, or ``PROXIED`` for a person's code shown by a proxy),
+so a scan of it never passes for the subject's own code. Who showed it is noted in Redis under
+its ``cti`` until it can no longer verify (``presenter:{<cti>}``); a note that Redis lost makes
+the scan fail closed (``invalid-code``). so each presenter gets codes of their own: they are cached per
 (subject, presenter) the way ``codes.service`` caches a person's own code, and a scan drops
 that presenter's cached code. At the scan the presenter's right is checked again: a member
 revoked, expired or without ``show-code``, or a proxy that has ended, makes the code invalid.
@@ -21,7 +23,7 @@ from app.extensions import db
 from app.store import redis_client
 from codes import service as codes
 from codes.errors import CodeInvalid, SubjectSuspended
-from codes.format import ENTERPRISE, PERSON, Claims, new_cti
+from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
 from identity import enterprises
 from identity import service as identity
 from identity.enterprise_models import (
@@ -44,7 +46,11 @@ def _shown_key(handle: str, presenter: dict) -> str:
 
 def show_code(handle: str, kind: int, presenter: dict) -> codes.IssuedCode:
     """The code of ``handle`` as ``presenter`` (``{person, enterprise}`` or ``{person, proxy}``)
-    shows it: the cached one until its ``refresh_after``, else a new one noted as theirs."""
+    shows it: the cached one until its ``refresh_after``, else a new one noted as theirs.
+    ``kind`` is ``ENTERPRISE`` or ``PROXIED``, never ``PERSON``: a code that someone else
+    shows must say so (see ``shown_by``)."""
+    if kind not in (ENTERPRISE, PROXIED):
+        raise ValueError("a code shown for someone else is ENTERPRISE or PROXIED")
     r = redis_client()
     key = _shown_key(handle, presenter)
     now = clock.timestamp()
@@ -87,15 +93,20 @@ def _active_person(person, suspended_is_invalid: bool = False):
 
 def shown_by(claims: Claims) -> Shown | None:
     """Who showed this code for its subject, checked again now; None for a person's code that
-    they show themselves. Raises ``CodeInvalid`` (an enterprise code nobody showed, a presenter
-    no longer allowed) or ``SubjectSuspended`` (an enterprise no longer verified, a suspended
-    principal)."""
+    they show themselves. Raises ``CodeInvalid`` (a code shown for someone whose note is gone,
+    a presenter no longer allowed) or ``SubjectSuspended`` (an enterprise no longer verified, a
+    suspended principal)."""
+    if claims.kind == PERSON:
+        return None
     raw = redis_client().get(_presenter_key(claims.cti))
     if raw is None:
-        if claims.kind == ENTERPRISE:
-            raise CodeInvalid()
-        return None
-    presenter = json.loads(raw)
+        raise CodeInvalid()  # lost or never written: never fall back to the subject's own code
+    try:
+        presenter = json.loads(raw)
+    except ValueError:
+        raise CodeInvalid() from None
+    if not isinstance(presenter, dict):
+        raise CodeInvalid()
     if claims.kind == ENTERPRISE:
         return _enterprise_shown(claims, presenter)
     return _proxy_shown(claims, presenter)
@@ -123,7 +134,7 @@ def _enterprise_shown(claims: Claims, presenter: dict) -> Shown:
 
 
 def _proxy_shown(claims: Claims, presenter: dict) -> Shown:
-    if claims.kind != PERSON:
+    if claims.kind != PROXIED:
         raise CodeInvalid()
     proxy = db.session.get(Proxy, presenter.get("proxy") or "")
     if proxy is None or proxy.status != ACTIVE or proxy.proxy_id != presenter.get("person"):

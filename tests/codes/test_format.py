@@ -12,6 +12,7 @@ from codes import format as fmt
 from codes.format import (
     ENTERPRISE,
     PERSON,
+    PROXIED,
     Claims,
     CodeSigner,
     ExpiredCode,
@@ -79,7 +80,7 @@ def test_the_qr_code_stays_at_version_7_or_lower_at_m(handle_length):
 
 @settings(max_examples=200, deadline=None)
 @given(sub=st.text(min_size=1, max_size=12), exp=st.integers(0, 2**63 - 1),
-       cti=st.binary(min_size=8, max_size=8), kind=st.sampled_from([PERSON, ENTERPRISE]))
+       cti=st.binary(min_size=8, max_size=8), kind=st.sampled_from([PERSON, ENTERPRISE, PROXIED]))
 def test_any_claims_roundtrip(sub, exp, cti, kind):
     claims = Claims(sub, exp, cti, kind)
     assert verify_code(SIGNER.sign(claims), RING, now=0, leeway=0) == claims
@@ -223,7 +224,7 @@ def test_a_non_empty_unprotected_header_is_invalid():
     {2: ""}, {2: "x" * 13}, {2: b"handle"}, {2: 5},            # sub
     {4: "1795000000"}, {4: 1.5e9}, {4: -1}, {4: True},         # exp
     {7: bytes(7)}, {7: bytes(9)}, {7: "12345678"},             # cti
-    {"k": 0}, {"k": 3}, {"k": "person"}, {"k": True},          # kind
+    {"k": 0}, {"k": 4}, {"k": "person"}, {"k": True},          # kind
 ])
 def test_bad_claims_are_invalid_even_when_signed(claims):
     _invalid(_cose(PROTECTED, _payload(claims)))
