@@ -6,6 +6,7 @@ import sqlite3
 from datetime import timedelta
 
 import redis
+import sqlalchemy.exc
 import swagger_ui_bundle
 from flask import Flask, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
@@ -17,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Config
 from app.crypto import Vault
 from app.config import decode_key
-from app.errors import ServiceUnavailable, handle_problem, register_error_handlers
+from app.errors import ServiceUnavailable, handle_problem, handle_unexpected, register_error_handlers
 from flask_smorest import Api
 
 from app.extensions import db, jwt, migrate, store
@@ -91,6 +92,8 @@ def create_app(config: Config | dict | None = None) -> Flask:
     audit.init_app(app)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
+    app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
+    app.register_error_handler(sqlalchemy.exc.TimeoutError, _database_error)
     install_request_logging(app)
     from app.auth import check_bearer_first
 
@@ -100,6 +103,22 @@ def create_app(config: Config | dict | None = None) -> Flask:
     _serve_docs_assets(app)
     _register_domains(app, api)
     return app
+
+
+def publish_signing_key(app: Flask) -> None:
+    """Make the first code-signing key at start-up, so the JWKS publishes it before any code
+    is shown. A schema not migrated yet (``flask db upgrade`` imports the app too) or a
+    database that is down is left to the JWKS route, which makes the key on first need."""
+    from sqlalchemy.exc import DBAPIError
+
+    from codes.keys import ensure_published_key
+
+    with app.app_context():
+        try:
+            ensure_published_key()
+        except DBAPIError as exc:
+            db.session.rollback()
+            log.info("no signing key made at start-up", extra={"error_type": type(exc).__name__})
 
 
 @event.listens_for(Engine, "connect")
@@ -121,17 +140,37 @@ def _sqlite_begin(conn):
 
 
 def _engine_options(cfg: Config) -> dict:
+    # Pre-ping: a pooled connection is checked (one cheap round trip) before a request uses
+    # it, so after PostgreSQL restarts, or its backends were terminated, no request fails on a
+    # connection that died in the pool.
     if cfg.database_uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}}
-    # No pre-ping: it costs a round trip per request; connections are recycled instead, and
-    # one that died in between fails its request once and leaves the pool.
-    return {"pool_recycle": 300, "pool_size": 10, "max_overflow": 10}
+        return {"connect_args": {"timeout": 15}, "pool_pre_ping": True}
+    return {"pool_recycle": 300, "pool_size": 10, "max_overflow": 10, "pool_pre_ping": True,
+            "pool_timeout": 5,
+            "connect_args": {"connect_timeout": cfg.DATABASE_CONNECT_TIMEOUT_SECONDS}}
 
 
 def _migrations_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _database_error(exc):
+    """The database is down or dropped the connection: 503 with ``Retry-After``, as for
+    Redis. Any other database error is a bug, answered as one (500)."""
+    transient = (isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                                  sqlalchemy.exc.TimeoutError))
+                 or getattr(exc, "connection_invalidated", False))
+    if not transient:
+        return handle_unexpected(exc)
+    log.error("database unavailable", extra={"error_type": type(exc).__name__,
+                                             "cause": type(getattr(exc, "orig", None)).__name__})
+    try:
+        db.session.rollback()
+    except sqlalchemy.exc.SQLAlchemyError:
+        pass  # the connection is gone already; the pool has dropped it
+    return handle_problem(ServiceUnavailable("Try again shortly.", headers={"Retry-After": 5}))
 
 
 def _redis_down(exc):

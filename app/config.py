@@ -51,6 +51,8 @@ class Config:
     # Storage. None means the embedded defaults: SQLite in instance/ and in-process fakeredis.
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    # How long a new PostgreSQL connection may take before the request answers 503.
+    DATABASE_CONNECT_TIMEOUT_SECONDS: int = 3
     # Secrets. SECRET_KEY signs session tokens; ENCRYPTION_KEY (32 bytes, base64) encrypts data at rest.
     SECRET_KEY: str | None = None
     ENCRYPTION_KEY: str | None = None

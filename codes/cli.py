@@ -47,6 +47,25 @@ def rotate(activate_in):
     click.echo(json.dumps(out))
 
 
+@keys_cli.command("revoke")
+@click.argument("kid")
+def revoke(kid):
+    """Revoke a signing key that leaked: out of the JWKS at once, every code it signed refused,
+    cached codes dropped, another key signing (made now if none is active).
+
+    Prints {"revoked", "signing"} (kids) as JSON.
+    """
+    from codes.keys import UnknownSigningKey, revoke_key
+
+    try:
+        revoked, signing = revoke_key(kid)
+    except UnknownSigningKey:
+        raise click.ClickException(f"no signing key has the kid {kid!r}") from None
+    out = {"revoked": revoked.kid, "signing": signing.kid}
+    db.session.commit()
+    click.echo(json.dumps(out))
+
+
 @keys_cli.command("list")
 def list_keys():
     """Print the published signing keys as JSON, newest first."""

@@ -5,6 +5,9 @@ until ``retired_at``; it stays published until ``retired_at + CODE_TTL_SECONDS +
 CODE_LEEWAY_SECONDS``, when the last code it signed can no longer be accepted. The private
 key is stored encrypted with the Vault, bound to its kid.
 
+A key that leaked is *revoked* (``revoke_key``): it leaves the JWKS at once, no code it signed
+verifies again, and another key signs (made on the spot if none could).
+
 Each worker keeps a snapshot of the published keys for at most ``CACHE_SECONDS`` (one second),
 so choosing the signing key and verifying a code cost no query. A rotation therefore takes
 effect on every worker within a second; to keep the JWKS window exact, an immediate rotation
@@ -96,13 +99,48 @@ def rotate_keys(activate_in: timedelta = timedelta(0)) -> SigningKey:
     return new
 
 
+class UnknownSigningKey(LookupError):
+    """``revoke_key`` was given a kid that no key has."""
+
+
+def revoke_key(kid: str) -> tuple[SigningKey, SigningKey]:
+    """Revoke a key that leaked: from now on it is out of the JWKS and none of its codes
+    verifies (every worker within ``CACHE_SECONDS``). Flushed, not committed.
+
+    Returns the revoked key and the key that signs now: the current one, or a new one made on
+    the spot when the revoked key was the only one that could sign. Revoking a key twice
+    keeps its first revocation. Raises ``UnknownSigningKey``.
+    """
+    key = db.session.get(SigningKey, kid)
+    if key is None:
+        raise UnknownSigningKey(kid)
+    now = clock.now()
+    if key.revoked_at is None:
+        key.revoked_at = now
+    if key.retired_at is None or key.retired_at > now:
+        key.retired_at = now
+    db.session.flush()
+    signing = ensure_signing_key() or _signing_key(now)
+    forget_cached_keys()
+    log.warning("signing key revoked", extra={"kid": key.kid, "signing": signing.kid})
+    return key, signing
+
+
+def _signing_key(now: datetime) -> SigningKey | None:
+    return db.session.scalars(select(SigningKey).where(
+        SigningKey.activates_at <= now, SigningKey.revoked_at.is_(None),
+        or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now))
+        .order_by(SigningKey.activates_at.desc(), SigningKey.kid).limit(1)).first()
+
+
 def published_keys() -> list[SigningKey]:
-    """The keys in the JWKS now, newest first: every key not retired for longer than the
-    lifetime of its last code (future keys included)."""
+    """The keys in the JWKS now, newest first: every key not revoked and not retired for
+    longer than the lifetime of its last code (future keys included)."""
     cutoff = clock.now() - _grace()
     return list(db.session.scalars(
         select(SigningKey)
-        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at >= cutoff))
+        .where(SigningKey.revoked_at.is_(None),
+               or_(SigningKey.retired_at.is_(None), SigningKey.retired_at >= cutoff))
         .order_by(SigningKey.activates_at.desc(), SigningKey.kid)))
 
 
@@ -199,11 +237,7 @@ def ensure_signing_key() -> SigningKey | None:
     concurrent callers wait for the first, so they find its key instead of making another."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FIRST_KEY_LOCK})
-    now = clock.now()
-    exists = db.session.scalar(select(SigningKey.kid).where(
-        SigningKey.activates_at <= now,
-        or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > now)).limit(1))
-    if exists is not None:
+    if _signing_key(clock.now()) is not None:
         return None
     key = create_key()
     log.info("created a signing key on first need", extra={"kid": key.kid})
@@ -215,6 +249,20 @@ def _ensure_first_key() -> None:
     # ends, so the key must outlive the request whatever becomes of it.
     ensure_signing_key()
     db.session.commit()
+
+
+def ensure_published_key() -> None:
+    """Make and commit the first signing key when none signs yet, so the JWKS publishes a key
+    before any code exists (a gate that syncs at deployment must know it). Called at start-up
+    and by the JWKS route; costs nothing once the worker's snapshot has a signer."""
+    if _snapshot().signer is None:
+        _ensure_first_key()
+        forget_cached_keys()
+
+
+def is_published(kid: str) -> bool:
+    """Whether a key with this kid verifies codes now (per this worker's snapshot)."""
+    return kid in _snapshot().retired
 
 
 def current_signer() -> CodeSigner:

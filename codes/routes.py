@@ -130,6 +130,7 @@ def jwks():
     Current, upcoming (published before they sign) and retired keys until their last code has
     expired. Refresh on a schedule and whenever a code names an unknown `kid`.
     """
+    keys.ensure_published_key()
     return keys.jwks(), {"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
 
 

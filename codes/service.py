@@ -4,7 +4,8 @@ A phone asks for its code every few seconds, and a crowd of phones on a bad netw
 a "refresh storm" must cost one signature and one render. So the current code of a subject is
 kept at ``code:{<handle>}:<kind>`` until ``refresh_after`` (two thirds of its lifetime), and
 every request in between gets the same code with at least a third of its lifetime left. A
-successful scan deletes the entry, so the next request gets a new code at once. Its rendered
+successful scan deletes the entry, so the next request gets a new code at once, and an entry
+whose key was revoked (``keys revoke``) is never answered again. Its rendered
 images are cached per code under a hash of the code text.
 
 The other packages use this module (and the ones it names) rather than the routes:
@@ -32,6 +33,12 @@ class IssuedCode:
     code: str
     exp: int
     refresh_after: int
+    kid: str = ""  # the signing key's, so that a cached code of a revoked key is dropped
+
+    def usable(self, now: float) -> bool:
+        """Whether a cached code may still be answered: before ``refresh_after``, and signed
+        by a key that still verifies (not revoked since)."""
+        return now < self.refresh_after and keys.is_published(self.kid)
 
     def as_dict(self) -> dict:
         """``{code, expires_at, refresh_after}`` with RFC 3339 times, as the API answers."""
@@ -63,8 +70,9 @@ def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> Iss
     ttl = current_app.config["CODE_TTL_SECONDS"]
     iat = int(clock.timestamp())
     exp = iat + ttl
-    code = keys.current_signer().sign(Claims(handle, exp, cti or new_cti(), kind))
-    return IssuedCode(code, exp, iat + (2 * ttl) // 3)
+    signer = keys.current_signer()
+    code = signer.sign(Claims(handle, exp, cti or new_cti(), kind))
+    return IssuedCode(code, exp, iat + (2 * ttl) // 3, signer.kid)
 
 
 def _decode(raw: bytes | None) -> IssuedCode | None:
@@ -90,7 +98,7 @@ def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> Issu
     key = code_key(handle, kind)
     now = clock.timestamp()
     cached = _decode(r.get(key) if cached_value is NOT_READ else cached_value)
-    if cached is not None and now < cached.refresh_after:
+    if cached is not None and cached.usable(now):
         return cached
     issued = issue_code(handle, kind)
     ttl_ms = max(1, int((issued.refresh_after - now) * 1000))
@@ -99,7 +107,7 @@ def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> Issu
         if r.set(key, value, nx=True, px=ttl_ms):
             return issued
         winner = _decode(r.get(key))
-        if winner is not None and now < winner.refresh_after:
+        if winner is not None and winner.usable(now):
             return winner
     # A stale entry that Redis has not expired yet (its clock and ours differ): replace it.
     r.set(key, value, px=ttl_ms)

@@ -60,7 +60,7 @@ def show_code(handle: str, kind: int, presenter: dict) -> codes.IssuedCode:
             cached = codes.IssuedCode(**json.loads(raw))
         except (TypeError, ValueError):
             cached = None
-        if cached is not None and now < cached.refresh_after:
+        if cached is not None and cached.usable(now):
             return cached
     cti = new_cti()
     issued = codes.issue_code(handle, kind, cti)

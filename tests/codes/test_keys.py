@@ -37,10 +37,10 @@ def _rotate(runner, *args) -> dict:
     return json.loads(result.output)
 
 
-def test_the_first_key_is_made_on_first_need_and_published(client, holder):
-    assert _jwks(client) == {"keys": []}
-    code = my_code(client, holder)["code"]
+def test_the_first_key_is_published_before_the_first_code(client, holder):
     [jwk] = _jwks(client)["keys"]
+    code = my_code(client, holder)["code"]
+    assert _jwks(client)["keys"] == [jwk]
     assert set(jwk) == {"kty", "crv", "x", "kid", "alg", "use"}
     assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
     assert len(jwk["kid"]) == 6

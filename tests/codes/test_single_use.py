@@ -49,6 +49,13 @@ def test_the_scan_keeps_the_codes_nonce(client, holder, scanner):
 
 
 def _proxy_code(client) -> tuple[str, dict]:
+    """A code that a son shows for his mother, and the mother."""
+    code, mother, _ = _proxy_and_code(client)
+    return code, mother
+
+
+def _proxy_and_code(client) -> tuple[str, dict, callable]:
+    """As ``_proxy_code``, with a function that asks for the son's shown code again."""
     son, mother = resident(client, name="王小二"), resident(client, name="李秀英")
     invited = client.post("/api/v1/me/proxies", json={"id_number": mother["id_number"],
                                                       "relation": "parent"},
@@ -57,9 +64,13 @@ def _proxy_code(client) -> tuple[str, dict]:
     proxy_id = invited.json["id"]
     assert client.post(f"/api/v1/me/proxies/{proxy_id}/accept",
                        headers=mother["headers"]).status_code == 200
-    shown = client.get(f"/api/v1/me/proxies/{proxy_id}/code", headers=son["headers"])
-    assert shown.status_code == 200, shown.json
-    return shown.json["code"], mother
+
+    def show():
+        shown = client.get(f"/api/v1/me/proxies/{proxy_id}/code", headers=son["headers"])
+        assert shown.status_code == 200, shown.json
+        return shown.json["code"]
+
+    return show(), mother, show
 
 
 def test_a_proxys_code_whose_note_redis_lost_fails_closed(client, scanner):
