@@ -5,6 +5,7 @@ Services flush and never commit; the route (or CLI command) that calls them comm
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -89,13 +90,14 @@ def create_partner(name: str, redirect_uris: list[str], scopes: list[str]) -> tu
 # for it on every exchange, and registrations change rarely (a change reaches every worker
 # within that second). Values, not ORM objects, so they outlive the session that read them.
 CLIENT_CACHE_SECONDS = 1.0
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 _clients: dict[str, tuple[float, ClientSnapshot]] = {}
 
 
 def get_client(client_id: str | None) -> ClientSnapshot | None:
     """The partner app with this client id, or None."""
-    if not client_id:
-        return None
+    if not client_id or _CLIENT_ID.fullmatch(client_id) is None:
+        return None  # never one of ours (and a NUL would even upset PostgreSQL)
     cached = _clients.get(client_id)
     if cached is not None and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
         return cached[1]
