@@ -6,7 +6,7 @@ from functools import lru_cache, partial, wraps
 import jwt as pyjwt
 from flask import Flask, current_app, g, request
 
-from app import clock
+from app import clients, clock
 from app.errors import Problem
 from app.store import get_many
 from app.tokens import TokenRevoked, family_key
@@ -14,6 +14,9 @@ from app.tokens import TokenRevoked, family_key
 RESIDENT = "resident"
 SERVICE_POINT = "service-point"
 ISSUER = "issuer"
+# Client kinds an operator can disable: their tokens are checked against the client's row
+# on every request (``app.clients``).
+MACHINE_KINDS = (SERVICE_POINT, ISSUER)
 
 BEARER = [{"bearerAuth": []}]
 
@@ -49,6 +52,29 @@ class ExpiredToken(_BearerProblem):
 class RevokedToken(_BearerProblem):
     type = TokenRevoked.type
     title = TokenRevoked.title
+
+
+class ClientDisabled(_BearerProblem):
+    type = "client-disabled"
+    title = "This client has been disabled"
+
+
+def check_client(kind: str, claims: dict):
+    """The client row of a machine client's token, which holds only while the client is
+    active and in the generation the token names (``app.clients``). Raises ``ClientDisabled``,
+    ``RevokedToken`` (a token from before a disable, its client enabled again) or
+    ``InvalidToken`` (no such client)."""
+    load = clients.loader(kind)
+    if load is None:
+        raise RuntimeError(f"no package registered the client kind {kind!r}")
+    client = load(claims["sub"])
+    if client is None:
+        raise InvalidToken()
+    if not client.active:
+        raise ClientDisabled("An operator disabled this client; its tokens no longer work.")
+    if claims.get("gen", 0) != client.generation:
+        raise RevokedToken("The client was disabled after this token was issued; ask for a new one.")
+    return client
 
 
 def verified_claims(refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
@@ -111,12 +137,18 @@ def decode_token(token: str, refresh: bool = False) -> dict:
 def require(kind: str, refresh: bool = False, prefetch=None):
     """Route decorator: a valid bearer token of this client kind; sets ``g.principal_id``,
     ``g.claims`` and ``g.prefetched`` (the values of the Redis keys that ``prefetch(claims)``
-    names, read with the sign-in check; see ``verified_claims``)."""
+    names, read with the sign-in check; see ``verified_claims``). For a machine client
+    (``MACHINE_KINDS``) the client must be active and the token of its current generation
+    (``check_client``); its row is ``g.client``."""
 
     def check() -> None:
         claims, g.prefetched = verified_claims(refresh, prefetch)
         if claims.get("kind") != kind:
             raise WrongClientKind()
+        if kind in MACHINE_KINDS:
+            # Kept on ``g`` for the request: the session's identity map holds rows weakly, and
+            # this reference lets the route read the row again without a query.
+            g.client = check_client(kind, claims)
         g.principal_id = claims["sub"]
         g.claims = claims
 

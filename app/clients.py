@@ -1,14 +1,25 @@
-"""Machine clients (service points, issuers) sign in with a client id and secret.
+"""Machine clients (service points, issuers, partner apps): their secrets, and the operator's
+switch that disables one.
 
 A secret is 32 random bytes (URL-safe base64), shown once and stored as its SHA-256: with that
 much entropy a slow hash adds nothing, and the check stays cheap.
+
+**Disabling.** A client row has ``active`` and ``generation``. Disabling it clears ``active``
+and moves ``generation`` on; every token names the generation it was issued in. So a disabled
+client's tokens stop at once on every route and every worker (the bearer check reads the row,
+the database being the source of truth, on every request; nothing caches it), and when an
+operator enables the client again, only tokens it asks for afterwards work: the ones it held
+before stay dead, whoever may have copied them. Each package registers how to load the clients
+of its token kind (``register_kind``), so that this layer never imports the packages above it.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 
+from app import audit
 from app.errors import Problem
 
 
@@ -32,9 +43,78 @@ _NO_SECRET = hash_secret("no such client")
 
 def check_secret(client, secret: str):
     """``client`` (a row with ``secret_hash`` and ``active``, or None) if ``secret`` is its
-    secret and it is active; else ``InvalidClient``, in the same time either way."""
+    secret and it is active; else ``InvalidClient``, in the same time either way: an unknown
+    client, a wrong secret and a disabled client get the same answer."""
     expected = client.secret_hash if client is not None else _NO_SECRET
     matches = hmac.compare_digest(hash_secret(secret), expected)
     if client is None or not matches or not client.active:
         raise InvalidClient()
     return client
+
+
+# Disabling ---------------------------------------------------------------------------------
+
+# Token kind → how to load the client a token's ``sub`` names (a row with ``active`` and
+# ``generation``, or None). Loaded through the session, so a route that reads the same row
+# again finds it in the identity map and runs no second query.
+_loaders: dict[str, Callable[[str], object | None]] = {}
+
+
+def register_kind(kind: str, load: Callable[[str], object | None]) -> None:
+    """Declare how the bearer check (``app.auth``) loads a client of this token kind."""
+    _loaders[kind] = load
+
+
+def loader(kind: str) -> Callable[[str], object | None] | None:
+    return _loaders.get(kind)
+
+
+def token_claims(client) -> dict:
+    """The claims that bind a client's access token to its current generation."""
+    return {"gen": client.generation}
+
+
+def set_active(client, active: bool, kind: str) -> None:
+    """Enable or disable a client row (flushed by the caller's commit) and record it in the
+    audit chain. Disabling an active client moves it to a new generation, which ends every
+    token and code it holds for good; enabling lets it ask for new ones."""
+    if client.active == active:
+        return
+    if not active:
+        client.generation += 1
+    client.active = active
+    audit.record("client-enabled" if active else "client-disabled", kind=kind,
+                 client=client.client_id)
+
+
+def add_switch_commands(group, noun: str, set_enabled: Callable[[str, bool], object | None]):
+    """Add ``disable CLIENT_ID`` and ``enable CLIENT_ID`` to an operator command group;
+    ``set_enabled(client_id, enabled)`` returns the client row, or None when there is none."""
+    import json
+
+    import click
+
+    from app.extensions import db
+
+    def switch(client_id: str, enabled: bool) -> None:
+        client = set_enabled(client_id, enabled)
+        if client is None:
+            raise click.BadParameter(f"no {noun} has this client id", param_hint="CLIENT_ID")
+        out = {"client_id": client.client_id, "active": client.active}
+        db.session.commit()
+        audit.seal()  # a command seals what it recorded itself (no request will)
+        click.echo(json.dumps(out))
+
+    @group.command("disable", help=(
+        f"Stop a {noun} at once: every token it holds stops working, on every route and every "
+        f'worker, and it gets no new ones. Prints {{"client_id", "active": false}}.'))
+    @click.argument("client_id")
+    def disable(client_id):
+        switch(client_id, False)
+
+    @group.command("enable", help=(
+        f"Let a disabled {noun} ask for tokens again; the tokens it held when it was disabled "
+        f'stay dead. Prints {{"client_id", "active": true}}.'))
+    @click.argument("client_id")
+    def enable(client_id):
+        switch(client_id, True)

@@ -182,8 +182,9 @@ def submit(data, application_id):
 # and for the bundles it leads (catalog.applications.handled_by). Drafts are the holder's.
 
 _NOT_ISSUER = "`forbidden`: not an issuer's token"
-_NOT_ACTIVE = ("`invalid-client`: the issuer is no longer active; `unauthorized`, `invalid-token`, "
-               "`token-expired` as on every route")
+_NOT_ACTIVE = ("`client-disabled`: an operator disabled the issuer; `token-revoked`: a token from "
+               "before it was disabled; `unauthorized`, `invalid-token`, `token-expired` as on "
+               "every route")
 _NOT_MINE = "`not-found`: a draft, another department's application, or no application at all"
 
 

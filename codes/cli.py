@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup
 
 from app import clock
+from app.clients import add_switch_commands
 from app.extensions import db
 
 keys_cli = AppGroup("keys", help="Code signing keys.")
@@ -98,3 +99,12 @@ def create(name, purposes):
     out = {"client_id": point.client_id, "client_secret": secret}
     db.session.commit()
     click.echo(json.dumps(out))
+
+
+def _set_service_point_enabled(client_id, enabled):
+    from codes.service_points import set_enabled
+
+    return set_enabled(client_id, enabled)
+
+
+add_switch_commands(service_point_cli, "service point", _set_service_point_enabled)

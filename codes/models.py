@@ -39,6 +39,9 @@ class ServicePoint(db.Model):
     name: Mapped[str] = mapped_column(String(128), nullable=False)
     purposes: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    # Moved on by each disable; a token names the generation it was issued in, so the tokens
+    # a client held when it was disabled never work again (app.clients).
+    generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = created_column()
 
 

@@ -3,7 +3,8 @@
 The checks run in this order, each with its own answer, so that a scanner can tell what went
 wrong and a misdirected scan does not burn the code:
 
-1. the service point is active and may scan for the purpose → else 403 ``purpose-not-allowed``
+1. the service point may scan for the purpose → else 403 ``purpose-not-allowed`` (that it is
+   active, the bearer check saw already: ``app.auth``, 401 ``client-disabled``)
 2. the text parses (``OC1:`` COSE_Sign1, or an ``OCD1:`` device code) → else 400 ``malformed-code``
 3. the signature (or the device's one-time password) verifies → else 422 ``invalid-code``
 4. it has not expired (``exp`` + leeway) → else 422 ``code-expired``

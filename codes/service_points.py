@@ -7,7 +7,14 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.ids import new_handle, new_id
-from app.clients import check_secret, hash_secret, new_secret
+from app.clients import (
+    check_secret,
+    hash_secret,
+    new_secret,
+    register_kind,
+    set_active,
+    token_claims,
+)
 from app.tokens import client_token
 from codes.models import ServicePoint
 
@@ -28,7 +35,8 @@ def create_service_point(name: str, purposes: list[str], *, client_id: str | Non
     client_secret = client_secret or new_secret()
     point = ServicePoint(id=new_id(), client_id=client_id or new_client_id(),
                          secret_hash=hash_secret(client_secret), name=name,
-                         purposes=sorted(set(purposes)), active=True, created_at=clock.now())
+                         purposes=sorted(set(purposes)), active=True, generation=0,
+                         created_at=clock.now())
     db.session.add(point)
     db.session.flush()
     return point, client_secret
@@ -51,9 +59,24 @@ def authenticate(client_id: str, client_secret: str) -> ServicePoint:
 def issue_token(client_id: str, client_secret: str) -> dict:
     """``{access_token, token_type, expires_in}`` for valid credentials; ``InvalidClient``."""
     point = authenticate(client_id, client_secret)
-    return client_token(point.id, CLIENT_KIND)
+    return client_token(point.id, CLIENT_KIND, token_claims(point))
+
+
+def set_enabled(client_id: str, enabled: bool) -> ServicePoint | None:
+    """Enable or disable the service point with this client id (``app.clients.set_active``:
+    disabling ends every token it holds, at once and for good); None when there is none."""
+    point = get_by_client_id(client_id)
+    if point is not None:
+        set_active(point, enabled, CLIENT_KIND)
+        db.session.flush()
+    return point
 
 
 def may_scan(point: ServicePoint | None, purpose: str) -> bool:
     """Whether this service point is active and may scan for this purpose."""
     return point is not None and point.active and purpose in (point.purposes or [])
+
+
+# The bearer check loads a service point's row by its token's ``sub`` through the session; the
+# scan reads it again with ``get_service_point`` from the identity map, without a query.
+register_kind(CLIENT_KIND, get_service_point)

@@ -4,6 +4,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from app.clients import add_switch_commands
 from app.errors import Problem
 from app.extensions import db
 
@@ -46,3 +47,12 @@ def rotate_key(client_id):
     key = keys.rotate_key(issuer.id)
     db.session.commit()
     click.echo(json.dumps({"kid": key.kid}))
+
+
+def _set_issuer_enabled(client_id, enabled):
+    from wallet.issuers import set_enabled
+
+    return set_enabled(client_id, enabled)
+
+
+add_switch_commands(issuer_cli, "issuer", _set_issuer_enabled)

@@ -9,7 +9,14 @@ from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.ids import new_handle, new_id
-from app.clients import check_secret, hash_secret, new_secret
+from app.clients import (
+    check_secret,
+    hash_secret,
+    new_secret,
+    register_kind,
+    set_active,
+    token_claims,
+)
 from app.tokens import client_token
 from wallet import keys
 from wallet.errors import UnknownType
@@ -34,7 +41,7 @@ def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *
     issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
                     secret_hash=hash_secret(secret),
                     name=name, types=sorted(set(types)), policy_publisher=policy_publisher,
-                    active=True, created_at=clock.now())
+                    active=True, generation=0, created_at=clock.now())
     db.session.add(issuer)
     db.session.flush()
     keys.create_key(issuer.id)
@@ -48,7 +55,22 @@ def get_issuer_by_client_id(client_id: str) -> Issuer | None:
 def issue_token(client_id: str, client_secret: str) -> dict:
     """``{access_token, token_type, expires_in}`` for an active issuer; ``InvalidClient``."""
     issuer = check_secret(get_issuer_by_client_id(client_id), client_secret)
-    return client_token(issuer.id, CLIENT_KIND)
+    return client_token(issuer.id, CLIENT_KIND, token_claims(issuer))
+
+
+def get_issuer(issuer_id: str) -> Issuer | None:
+    return db.session.get(Issuer, issuer_id)
+
+
+def set_enabled(client_id: str, enabled: bool) -> Issuer | None:
+    """Enable or disable the issuer with this client id (``app.clients.set_active``:
+    disabling ends every token it holds, at once and for good); None when there is none.
+    What it issued stays valid: revoking credentials is a separate decision."""
+    issuer = get_issuer_by_client_id(client_id)
+    if issuer is not None:
+        set_active(issuer, enabled, CLIENT_KIND)
+        db.session.flush()
+    return issuer
 
 
 def issuer_url(base_url: str, issuer_id: str) -> str:
@@ -87,3 +109,8 @@ def trust_entry(base_url: str, issuer_id: str) -> dict:
     if issuer is None:
         raise NotFound()
     return _trust_entry(base_url, issuer, keys.keys_of(issuer.id))
+
+
+# The bearer check loads an issuer's row by its token's ``sub`` (app.clients); the issuing
+# and department services read it again from the session's identity map.
+register_kind(CLIENT_KIND, get_issuer)

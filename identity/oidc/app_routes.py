@@ -34,7 +34,7 @@ def _answer(user_code: str, approved: bool) -> None:
     found = _login(user_code)
     person = get_person(g.principal_id)
     client = service.get_client(found.client_id)
-    if person is None or client is None:
+    if person is None or not device.is_current(found, client):
         raise InvalidToken() if person is None else LoginNotFound()
     if not device.answer(found, approved, person.id, str(person.assurance_level)):
         raise LoginNotFound()
@@ -61,8 +61,8 @@ def show_login(user_code):
     """A scan-to-login request: which partner asks, for what, and the code to compare"""
     found = _login(user_code)
     client = service.get_client(found.client_id)
-    if client is None:
-        raise LoginNotFound()
+    if not device.is_current(found, client):
+        raise LoginNotFound()  # the partner is disabled, or was since the request began
     return {"user_code": found.user_code,
             "partner": {"client_id": client.client_id, "name": client.name},
             "scopes": found.scope.split(), "may_read": service.describe_scope(found.scope),

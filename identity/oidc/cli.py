@@ -4,6 +4,7 @@ import json
 import click
 from flask.cli import AppGroup
 
+from app.clients import add_switch_commands
 from app.errors import ValidationProblem
 from app.extensions import db
 
@@ -42,3 +43,12 @@ def rotate_key():
     out = {"kid": key.kid}
     db.session.commit()
     click.echo(json.dumps(out))
+
+
+def _set_partner_enabled(client_id, enabled):
+    from identity.oidc.service import set_enabled
+
+    return set_enabled(client_id, enabled)
+
+
+add_switch_commands(partner_cli, "partner app", _set_partner_enabled)

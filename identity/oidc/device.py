@@ -47,6 +47,8 @@ class LoginRequest:
     interval: int
     last_poll: float
     kind: str
+    # The partner's generation when the request began: a disable ends the request.
+    generation: int = 0
 
     # Authlib's DeviceCredentialMixin.
     def get_client_id(self):
@@ -111,9 +113,10 @@ def normalise_user_code(text: str) -> str | None:
     return letters[:4] + "-" + letters[4:]
 
 
-def start_login_request(client_id: str, scope: str, kind: str) -> dict:
-    """A new login request. Returns ``device_code``, ``user_code``, ``expires_in`` and
-    ``interval``; the device code is shown only here."""
+def start_login_request(client, scope: str, kind: str) -> dict:
+    """A new login request for ``client`` (a partner's registration). Returns
+    ``device_code``, ``user_code``, ``expires_in`` and ``interval``; the device code is shown
+    only here."""
     cfg = current_app.config
     ttl, interval = cfg["OIDC_DEVICE_CODE_SECONDS"], cfg["OIDC_DEVICE_POLL_SECONDS"]
     r = redis_client()
@@ -125,9 +128,9 @@ def start_login_request(client_id: str, scope: str, kind: str) -> dict:
             break
     else:
         raise RuntimeError("could not find a free user code")
-    record = {"client_id": client_id, "scope": scope or "", "user_code": user_code,
+    record = {"client_id": client.client_id, "scope": scope or "", "user_code": user_code,
               "expires_at": clock.timestamp() + ttl, "interval": interval, "last_poll": 0,
-              "kind": kind}
+              "kind": kind, "generation": client.generation}
     r.set(_request_key(device_key), json.dumps(record), ex=ttl + _AFTERLIFE)
     return {"device_code": device_code, "user_code": user_code, "expires_in": ttl,
             "interval": interval}
@@ -153,9 +156,14 @@ def note_poll(request: LoginRequest) -> bool:
     record = {"client_id": request.client_id, "scope": request.scope,
               "user_code": request.user_code, "expires_at": request.expires_at,
               "interval": request.interval + (5 if too_soon else 0), "last_poll": now,
-              "kind": request.kind}
+              "kind": request.kind, "generation": request.generation}
     redis_client().set(_request_key(request.device_key), json.dumps(record), keepttl=True)
     return too_soon
+
+
+def is_current(request: LoginRequest, client) -> bool:
+    """Whether the request began in the partner's present generation (not before a disable)."""
+    return client is not None and request.generation == client.generation
 
 
 def answer_of(request: LoginRequest) -> Answer | None:

@@ -114,7 +114,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
                           data["code_challenge_method"])
 
     def query_authorization_code(self, code, client):
-        return service.spend_code(code, client.get_client_id())
+        return service.spend_code(code, client)
 
     def delete_authorization_code(self, authorization_code):
         pass  # spent already by query_authorization_code, atomically
@@ -136,7 +136,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
             row = service.find_token(refresh_token, "refresh_token")
             if row is not None and not set(scope_to_list(requested)) <= set(row.scope.split()):
                 raise InvalidScopeError()
-        return service.spend_refresh_token(refresh_token, self.request.client.get_client_id())
+        return service.spend_refresh_token(refresh_token, self.request.client)
 
     def authenticate_user(self, refresh_token):
         return signed_in_subject(self.request.client, refresh_token.person_id,
@@ -150,12 +150,18 @@ class RefreshGrant(grants.RefreshTokenGrant):
 class DeviceGrant(DeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH
 
+    def authenticate_token_endpoint_client(self):
+        client = super().authenticate_token_endpoint_client()
+        self.request.client = client  # read by validate_device_credential
+        return client
+
     def query_device_credential(self, device_code):
         found = device.login_request(device_code)
         return found if found is not None and found.kind == device.DEVICE else None
 
     def validate_device_credential(self, credential):
-        if credential.is_expired():
+        # One from before the client was disabled has ended, as if it had expired.
+        if credential.is_expired() or not device.is_current(credential, self.request.client):
             raise ExpiredTokenError()
         answer = device.answer_of(credential)
         if answer is None:
@@ -203,7 +209,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         client = self.authenticate_client(request)
         self.server.validate_requested_scope(request.payload.scope)
         scope = client.get_allowed_scope(request.payload.scope or "openid")
-        data = device.start_login_request(client.get_client_id(), scope, device.DEVICE)
+        data = device.start_login_request(client, scope, device.DEVICE)
         uri = self.get_verification_uri()
         data.update(verification_uri=uri,
                     verification_uri_complete=f"{uri}?user_code={data['user_code']}")

@@ -15,7 +15,16 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -43,6 +52,7 @@ class ClientRules(ClientMixin):
     redirect_uris: str
     scope: str
     sector: str
+    generation: int
 
     @property
     def redirect_uri_list(self) -> list[str]:
@@ -95,6 +105,7 @@ class ClientSnapshot(ClientRules):
     redirect_uris: str
     scope: str
     sector: str
+    generation: int
 
 
 class OAuthClient(db.Model, ClientRules):
@@ -112,10 +123,14 @@ class OAuthClient(db.Model, ClientRules):
     # The pairwise subject's salt: one partner, one sector.
     sector: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[datetime] = created_column()
+    # An operator disables a partner (``flask --app wsgi partner disable``); each disable
+    # moves the generation on, and codes and tokens of an older generation never work again.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     def snapshot(self) -> ClientSnapshot:
         return ClientSnapshot(self.client_id, self.name, self.secret_hash, self.redirect_uris,
-                              self.scope, self.sector)
+                              self.scope, self.sector, self.generation)
 
 
 class AuthorizationCode(db.Model):
@@ -139,6 +154,8 @@ class AuthorizationCode(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     # Set by the one exchange that may spend the code.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The client's generation when the code was made: a disable ends it.
+    generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     # Authlib's AuthorizationCodeMixin (and the OpenID Connect one).
     def get_redirect_uri(self):
@@ -185,6 +202,8 @@ class OAuthToken(db.Model, TokenMixin):
     amr: Mapped[str] = mapped_column(String(64), nullable=False)
     access_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refresh_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The client's generation when the pair was issued: a disable ends both tokens for good.
+    generation: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
     __table_args__ = (Index("ix_oauth_tokens_person_client", "person_id", "client_id"),)
 
@@ -205,9 +224,14 @@ class OAuthToken(db.Model, TokenMixin):
         return self.access_revoked_at is not None
 
     def get_client(self):
-        from identity.oidc.service import get_client
+        """The token's client while it is active and in the token's generation, else None."""
+        # ``identity.oidc.service.find_token`` reads it with the token, in the same query.
+        client = getattr(self, "current_client", None)
+        if client is None:
+            from identity.oidc.service import get_client
 
-        return get_client(self.client_id)
+            client = get_client(self.client_id)
+        return client if client is not None and client.generation == self.generation else None
 
     def get_user(self):
         from identity.oidc.subjects import signed_in_subject

@@ -187,7 +187,7 @@ def _scan_code(client, scope: str) -> dict:
         found = device.login_request(scan["d"])
         if found is not None and not found.is_expired() and device.answer_of(found) is None:
             return scan
-    started = device.start_login_request(client.client_id, scope, device.BROWSER)
+    started = device.start_login_request(client, scope, device.BROWSER)
     scan = {"d": started["device_code"], "c": client.client_id, "u": started["user_code"]}
     session[_SCAN] = scan
     return scan

@@ -7,7 +7,7 @@ import secrets
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from flask import Flask, current_app
 
-from identity.oidc import grants, service
+from identity.oidc import client_auth, grants, service
 from identity.oidc.models import SUPPORTED_SCOPES
 
 
@@ -39,6 +39,7 @@ def init_oidc(app: Flask) -> None:
 
     server = AuthorizationServer(query_client=service.get_client, save_token=grants.save_token)
     server.init_app(app)
+    client_auth.register(server)
     server.register_grant(grants.CodeGrant, [grants.S256CodeChallenge(required=True),
                                              grants.OpenIDCodeTokens(require_nonce=False)])
     server.register_grant(grants.RefreshGrant)

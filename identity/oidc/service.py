@@ -5,15 +5,16 @@ Services flush and never commit; the route (or CLI command) that calls them comm
 from __future__ import annotations
 
 import json
+import re
 import secrets
-import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from app import clock
+from app.clients import set_active
 from app.errors import NotFound, ValidationProblem
 from app.extensions import db
 from app.ids import new_id
@@ -79,35 +80,43 @@ def create_partner(name: str, redirect_uris: list[str], scopes: list[str]) -> tu
         client_id=new_id(), name=name, secret_hash=digest(secret),
         redirect_uris=json.dumps(list(dict.fromkeys(redirect_uris))),
         scope=" ".join(s for s in SUPPORTED_SCOPES if s in wanted),
-        sector=new_id(), created_at=clock.now())
+        sector=new_id(), active=True, generation=0, created_at=clock.now())
     db.session.add(client)
     db.session.flush()
     return client, secret
 
 
-# Each worker keeps a partner's registration for at most a second: the token endpoint asks
-# for it on every exchange, and registrations change rarely (a change reaches every worker
-# within that second). Values, not ORM objects, so they outlive the session that read them.
-CLIENT_CACHE_SECONDS = 1.0
-_clients: dict[str, tuple[float, ClientSnapshot]] = {}
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 
 
 def get_client(client_id: str | None) -> ClientSnapshot | None:
-    """The partner app with this client id, or None."""
-    if not client_id:
-        return None
-    cached = _clients.get(client_id)
-    if cached is not None and time.monotonic() - cached[0] < CLIENT_CACHE_SECONDS:
-        return cached[1]
-    row = db.session.get(OAuthClient, client_id)
-    if row is None:
-        _clients.pop(client_id, None)
-        return None
-    snapshot = row.snapshot()
-    if len(_clients) > 10000:
-        _clients.clear()
-    _clients[client_id] = (time.monotonic(), snapshot)
-    return snapshot
+    """The active partner app with this client id, or None.
+
+    Read from the database on every call, never from a per-worker cache: a partner that an
+    operator disables is refused by every worker from the next request on. (The token
+    endpoint asks once per request; the tokens' own lookups read the client in their query,
+    see ``find_token``.) Values, not the ORM object, so they outlive the session.
+    """
+    if not client_id or _CLIENT_ID.fullmatch(client_id) is None:
+        return None  # never one of ours (and a NUL would even upset PostgreSQL)
+    row = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id,
+                                                      OAuthClient.active.is_(True)))
+    return row.snapshot() if row is not None else None
+
+
+def set_enabled(client_id: str, enabled: bool) -> OAuthClient | None:
+    """Enable or disable the partner app with this client id; None when there is none.
+
+    Disabling moves it to a new generation (``app.clients.set_active``): its access and
+    refresh tokens, unspent codes and device codes stop at once and never work again, and it
+    cannot authenticate while disabled. Enabling lets it authenticate and ask for new ones;
+    its users sign in to it again. The residents' consents stay.
+    """
+    row = db.session.get(OAuthClient, client_id) if _CLIENT_ID.fullmatch(client_id or "") else None
+    if row is not None:
+        set_active(row, enabled, "partner")
+        db.session.flush()
+    return row
 
 
 # Consent --------------------------------------------------------------------------------
@@ -186,21 +195,22 @@ def save_code(code: str, client: ClientRules, subject: SignedInSubject, redirect
         code_hash=digest(code), client_id=client.client_id, person_id=subject.person.id,
         redirect_uri=redirect_uri, scope=scope, nonce=nonce, code_challenge=challenge,
         code_challenge_method=method, auth_time=subject.auth_time, acr=subject.acr,
-        amr=" ".join(subject.amr),
+        amr=" ".join(subject.amr), generation=client.generation,
         expires_at=now + timedelta(seconds=current_app.config["OIDC_CODE_SECONDS"])))
     db.session.flush()
 
 
-def spend_code(code: str, client_id: str) -> AuthorizationCode | None:
-    """The code's grant, spent by this call; None when it is unknown, another client's,
-    expired or spent already. Spending a spent code again revokes what its first exchange
-    issued (RFC 6749 §4.1.2)."""
+def spend_code(code: str, client: ClientRules) -> AuthorizationCode | None:
+    """The code's grant, spent by this call; None when it is unknown, another client's, from
+    before the client was disabled, expired or spent already. Spending a spent code again
+    revokes what its first exchange issued (RFC 6749 §4.1.2)."""
     code_hash = digest(code)
     now = clock.now()
     spent = db.session.execute(
         update(AuthorizationCode)
         .where(AuthorizationCode.code_hash == code_hash,
-               AuthorizationCode.client_id == client_id,
+               AuthorizationCode.client_id == client.client_id,
+               AuthorizationCode.generation == client.generation,
                AuthorizationCode.used_at.is_(None),
                AuthorizationCode.expires_at > now)
         .values(used_at=now)
@@ -229,11 +239,14 @@ def save_token(token: dict, client: ClientRules, subject: SignedInSubject,
         scope=token.get("scope", ""), issued_at=now, expires_in=int(token["expires_in"]),
         refresh_expires_at=(now + current_app.config["OIDC_REFRESH_TOKEN_SECONDS"]
                             if refresh else None),
-        auth_time=subject.auth_time, acr=subject.acr, amr=" ".join(subject.amr)))
+        auth_time=subject.auth_time, acr=subject.acr, amr=" ".join(subject.amr),
+        generation=client.generation))
 
 
 def find_token(token: str, hint: str | None = None) -> OAuthToken | None:
-    """The token row for an access or refresh token string."""
+    """The token row for an access or refresh token string, while its client is active and
+    in the token's generation (else None, as for an unknown token). The client is read in the
+    same query and kept on the row as ``current_client``."""
     hashed = digest(token)
     if hint == "refresh_token":
         where = OAuthToken.refresh_token_hash == hashed
@@ -242,17 +255,30 @@ def find_token(token: str, hint: str | None = None) -> OAuthToken | None:
     else:
         where = or_(OAuthToken.access_token_hash == hashed,
                     OAuthToken.refresh_token_hash == hashed)
-    return db.session.scalar(select(OAuthToken).where(where))
+    found = db.session.execute(
+        select(OAuthToken, OAuthClient)
+        .join(OAuthClient, and_(OAuthClient.client_id == OAuthToken.client_id,
+                                OAuthClient.active.is_(True),
+                                OAuthClient.generation == OAuthToken.generation))
+        .where(where)).first()
+    if found is None:
+        return None
+    row, client = found
+    row.current_client = client.snapshot()
+    return row
 
 
-def spend_refresh_token(refresh_token: str, client_id: str) -> OAuthToken | None:
+def spend_refresh_token(refresh_token: str, client: ClientRules) -> OAuthToken | None:
     """The token row of a refresh token, which this call spends; None when it is unknown,
-    another client's, expired or revoked. A spent one presented again revokes its family."""
+    another client's, from before the client was disabled, expired or revoked. A spent one
+    presented again revokes its family."""
     hashed = digest(refresh_token)
+    client_id = client.client_id
     now = clock.now()
     spent = db.session.execute(
         update(OAuthToken)
         .where(OAuthToken.refresh_token_hash == hashed, OAuthToken.client_id == client_id,
+               OAuthToken.generation == client.generation,
                OAuthToken.refresh_revoked_at.is_(None),
                OAuthToken.refresh_expires_at > int(clock.timestamp()))
         .values(refresh_revoked_at=now)

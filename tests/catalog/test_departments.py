@@ -222,9 +222,9 @@ def test_only_an_active_issuer_may_use_these_routes(client, world):
 
     db.session.get(Issuer, world["hr"]["id"]).active = False
     db.session.commit()
-    # Its last token is still a valid token, but the department no longer answers through it.
+    # Its last token is still a well-signed token, but the department no longer answers through it.
     response = _move(client, world["hr"], application_id, "accepted")
-    assert response.status_code == 401 and problem_type(response) == "invalid-client"
+    assert response.status_code == 401 and problem_type(response) == "client-disabled"
     assert client.get(QUEUE, headers=world["hr"]["headers"]).status_code == 401
 
 

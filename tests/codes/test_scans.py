@@ -192,7 +192,8 @@ def test_an_inactive_service_point_may_not_scan(client, holder, scanner):
 
     db.session.get(ServicePoint, scanner["id"]).active = False
     db.session.commit()
-    assert problem_type(scan(client, scanner, my_code(client, holder)["code"])) == "purpose-not-allowed"
+    refused = scan(client, scanner, my_code(client, holder)["code"])
+    assert refused.status_code == 401 and problem_type(refused) == "client-disabled"
 
 
 def test_scanning_needs_a_service_point_token(client, holder):
