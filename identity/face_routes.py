@@ -12,6 +12,7 @@ from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
 from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from codes.devices import check_device_proof
 from codes.scans import get_scan
 from identity import face, service
 from identity.schemas import TokenPairSchema
@@ -21,6 +22,10 @@ face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
 
 _IMAGE_PROBLEMS = ("`bad-image` (not a JPEG or PNG that decodes, or over the size limits), "
                    "`no-face` or `several-faces`")
+_DEVICE_ID = "a device registered to the account with `POST /me/devices` (not removed)"
+_DEVICE_PROOF = ("base64url without padding of HMAC-SHA256 over the UTF-8 `challenge`, keyed "
+                 "with the base32-decoded `secret` of that device; good for this challenge "
+                 "only, never shown on a screen")
 _BUSY = {"description": "`service-unavailable`: every face worker is busy; retry after "
                         "Retry-After seconds",
          "headers": {"Retry-After": {"description": "Seconds to wait",
@@ -50,6 +55,11 @@ class FaceLoginFormSchema(Schema):
                     metadata={"description": "ID number or phone number"})
     challenge = Text(required=True, validate=validate.Length(min=1, max=128),
                      metadata={"description": "from /auth/face/challenge"})
+    # Not required when parsed: without them the answer is 401 device-required, which counts
+    # as a failed attempt, rather than a validation error that would not.
+    device_id = Text(validate=validate.Length(max=64), metadata={"description": _DEVICE_ID})
+    device_proof = Text(validate=validate.Length(max=128),
+                        metadata={"description": _DEVICE_PROOF})
 
 
 class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
@@ -58,6 +68,9 @@ class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
 
 class FaceLoginUploadSchema(FaceLoginFormSchema, ImageSchema):
     """What POST /auth/face/login takes, as one multipart body (for the API document)."""
+
+    device_id = Text(required=True, metadata={"description": _DEVICE_ID})
+    device_proof = Text(required=True, metadata={"description": _DEVICE_PROOF})
 
 
 def _multipart(schema) -> dict:
@@ -159,7 +172,9 @@ def challenge(data):
 @face_blp.response(200, TokenPairSchema)
 @face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
                        description="`invalid-challenge` (unknown, expired, used or another "
-                                   "username's) or `face-mismatch`")
+                                   "username's), `device-required` (no valid `device_proof` "
+                                   "from a device of the account: a photo alone never signs "
+                                   "in; counted as a failure) or `face-mismatch`")
 @face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
 @face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
                        description="`too-many-attempts`: after 5 failures in a row, each "
@@ -169,12 +184,18 @@ def challenge(data):
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
 @face_blp.doc(**_multipart(FaceLoginUploadSchema))
 def face_login(form, files):
-    """Sign in with a face and a fresh challenge
+    """Sign in with a face, a fresh challenge and the phone's proof
 
-    The tokens' `acr` ranks a face like a password alone (`amr` is `["face"]`).
+    The face is one factor, the registered device the other: `device_proof` is the HMAC of
+    the challenge under the device's secret, checked before the face. The tokens' `acr`
+    ranks a face like a password alone (`amr` is `["face"]`).
     """
+    def device_proved(person_id: str) -> bool:
+        return check_device_proof(person_id, form.get("device_id"), form.get("device_proof"),
+                                  form["challenge"])
+
     tokens = face.sign_in_with_face(form["username"], form["challenge"], _image_bytes(files),
-                                    request.remote_addr)
+                                    request.remote_addr, device_proved)
     db.session.commit()
     return tokens
 

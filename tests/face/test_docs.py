@@ -10,8 +10,12 @@ def test_the_multipart_bodies_are_documented_whole(client):
         return schemas[ref["$ref"].rsplit("/", 1)[-1]]
 
     assert set(body("/api/v1/me/face", "put")["properties"]) == {"image", "consent"}
-    assert set(body("/api/v1/auth/face/login", "post")["required"]) == {"username", "challenge", "image"}
+    face_login = body("/api/v1/auth/face/login", "post")
+    assert set(face_login["required"]) == {"username", "challenge", "image", "device_id",
+                                           "device_proof"}
+    assert "HMAC-SHA256" in face_login["properties"]["device_proof"]["description"]
     assert set(body("/api/v1/scans/{scan_id}/face", "post")["required"]) == {"image"}
     login = spec["paths"]["/api/v1/auth/face/login"]["post"]["responses"]
     assert {"200", "401", "422", "429", "503"} <= set(login)
+    assert "`device-required`" in login["401"]["description"]
     assert "409" in spec["paths"]["/api/v1/scans/{scan_id}/face"]["post"]["responses"]

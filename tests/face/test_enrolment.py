@@ -146,9 +146,12 @@ def test_a_face_that_is_not_the_portrait_is_refused_and_nothing_changes(client, 
     assert status(client, holder)["portrait_matched"] is False
     assert level(client, holder) == 2  # the resident ID counts; the refused face adds nothing
     # The old face is still the enrolled one: it signs in, the refused one does not.
-    from tests.face.conftest import face_login
-    assert face_login(client, holder["phone"], photos["leslie_2"]).status_code == 200
-    assert face_login(client, holder["phone"], photos["biden_1"]).status_code == 401
+    from tests.face.conftest import add_device, face_login
+
+    phone = add_device(client, holder)
+    assert face_login(client, holder["phone"], photos["leslie_2"], device=phone).status_code == 200
+    refused = face_login(client, holder["phone"], photos["biden_1"], device=phone)
+    assert refused.status_code == 401 and problem_type(refused) == "face-mismatch"
 
 
 def test_replacing_a_matched_face_needs_a_match_again(client, photos):
