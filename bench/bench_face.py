@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_server import SCANS_LUA, _resident, post  # noqa: E402
-from bench.harness import ROOT, gunicorn, prepared_app, save, wrk  # noqa: E402
+from bench.bench_server import SCANS_LUA  # noqa: E402
+from bench.harness import ROOT, gunicorn, post, prepared_app, resident_data, save, wrk  # noqa: E402
 
 FACES = ROOT / "tests" / "face" / "photos"
 PURPOSE = "identity-check"
@@ -137,7 +137,7 @@ def main() -> None:
     with gunicorn("wsgi:app", args.port, env) as base:
         people = []
         for i, (enrolled, probe) in enumerate(PAIRS):
-            person = _resident(i)
+            person = resident_data(i)
             post(f"{base}/api/v1/residents", person)
             token = post(f"{base}/api/v1/auth/login",
                          {"username": person["phone"], "password": person["password"]})["access_token"]
