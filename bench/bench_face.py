@@ -141,7 +141,8 @@ def main() -> None:
             post(f"{base}/api/v1/residents", person)
             token = post(f"{base}/api/v1/auth/login",
                          {"username": person["phone"], "password": person["password"]})["access_token"]
-            body, ctype = multipart({"consent": "true"}, {"image": ("face.jpg", photos[enrolled])})
+            body, ctype = multipart({"consent": "true", "password": person["password"]},
+                                    {"image": ("face.jpg", photos[enrolled])})
             status, payload, _ms = send(f"{base}/api/v1/me/face", "PUT", body, ctype, token)
             if status != 204:
                 sys.exit(f"enrolment answered {status}: {payload[:300]!r}")

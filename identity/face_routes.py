@@ -14,7 +14,7 @@ from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
 from codes.devices import check_device_proof
 from codes.scans import get_scan
-from identity import face, service
+from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
 face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
@@ -26,6 +26,10 @@ _DEVICE_ID = "a device registered to the account with `POST /me/devices` (not re
 _DEVICE_PROOF = ("base64url without padding of HMAC-SHA256 over the UTF-8 `challenge`, keyed "
                  "with the base32-decoded `secret` of that device; good for this challenge "
                  "only, never shown on a screen")
+_PASSWORD = ("my password again: an access token alone does not enrol a face. A wrong one "
+             "counts against the password sign-in's lockout")
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait (at least 1)",
+                                "schema": {"type": "integer", "minimum": 1}}}
 _BUSY = {"description": "`service-unavailable`: every face worker is busy; retry after "
                         "Retry-After seconds",
          "headers": {"Retry-After": {"description": "Seconds to wait",
@@ -45,6 +49,9 @@ class EnrolFormSchema(Schema):
 
     consent = Text(metadata={"description": "`true`: I consent to my face being used to "
                                             "verify me (biometric data needs its own consent)"})
+    # Not required when parsed: without it the answer is 401 reauthentication-required.
+    password = Text(validate=validate.Length(max=4096), load_only=True,
+                    metadata={"description": _PASSWORD})
 
 
 class FaceLoginFormSchema(Schema):
@@ -64,6 +71,8 @@ class FaceLoginFormSchema(Schema):
 
 class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
     """What PUT /me/face takes, as one multipart body (for the API document)."""
+
+    password = Text(required=True, load_only=True, metadata={"description": _PASSWORD})
 
 
 class FaceLoginUploadSchema(FaceLoginFormSchema, ImageSchema):
@@ -114,23 +123,34 @@ def _current_person():
 @face_blp.arguments(EnrolFormSchema, location="form")
 @face_blp.arguments(ImageSchema, location="files")
 @face_blp.response(204)
+@face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`reauthentication-required`: no `password`, or a wrong "
+                                   "one (counted as a failed sign-in); nothing changes. Or "
+                                   "the bearer token is missing or invalid")
 @face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                        description="`consent-required`, `face-mismatch` (the resident ID's "
                                    "portrait is someone else), " + _IMAGE_PROBLEMS)
+@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`too-many-attempts`: the account's password sign-in is "
+                                   "locked for this address; nothing was checked",
+                       headers=_RETRY_AFTER)
 @face_blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM,
                        description="`payload-too-large`: over 10 MB")
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
 @face_blp.doc(security=BEARER, **_multipart(EnrolUploadSchema))
 @require(RESIDENT)
 def enrol(form, files):
-    """Enrol (or replace) my face
+    """Enrol (or replace) my face, confirmed with my password
 
-    Only a 128-number template of the face is kept, encrypted; the photo is not stored. When
-    my resident ID carries a portrait, the face must match it, and the match raises my
-    assurance level to 3.
+    A stolen access token must not enrol the thief's face, so the password comes first. Only a
+    128-number template of the face is kept, encrypted; the photo is not stored. When my
+    resident ID carries a portrait, the face must match it, and the match raises my assurance
+    level to 3.
     """
+    person = _current_person()
+    reauthentication.confirm_password(person, form.get("password"), request.remote_addr)
     consent = (form.get("consent") or "").strip().lower() == "true"
-    face.enrol_face(_current_person(), _image_bytes(files) if consent else b"", consent)
+    face.enrol_face(person, _image_bytes(files) if consent else b"", consent)
     db.session.commit()
 
 
@@ -159,8 +179,7 @@ def remove():
 @face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
                        description="`too-many-attempts`: this address asked for too many "
                                    "challenges this minute",
-                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
-                                                "schema": {"type": "integer", "minimum": 1}}})
+                       headers=_RETRY_AFTER)
 def challenge(data):
     """A single-use challenge for a face sign-in (the same answer for any username)"""
     return face.issue_challenge(data["username"], request.remote_addr)
@@ -179,8 +198,7 @@ def challenge(data):
 @face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
                        description="`too-many-attempts`: after 5 failures in a row, each "
                                    "further one locks twice as long; nothing was checked",
-                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
-                                                "schema": {"type": "integer", "minimum": 1}}})
+                       headers=_RETRY_AFTER)
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
 @face_blp.doc(**_multipart(FaceLoginUploadSchema))
 def face_login(form, files):

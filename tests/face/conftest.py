@@ -82,10 +82,19 @@ def upload(data: bytes, name: str = "face.jpg") -> tuple:
     return (io.BytesIO(data), name)
 
 
-def enrol(client, holder: dict, data: bytes, consent: str | None = "true"):
+_HOLDERS = object()
+
+
+def enrol(client, holder: dict, data: bytes, consent: str | None = "true",
+          password: str | None = _HOLDERS):
+    """PUT /me/face, confirmed with the holder's password unless ``password`` says otherwise
+    (``None``: none sent)."""
     form = {"image": upload(data)}
     if consent is not None:
         form["consent"] = consent
+    password = holder["password"] if password is _HOLDERS else password
+    if password is not None:
+        form["password"] = password
     return client.put("/api/v1/me/face", data=form, headers=holder["headers"],
                       content_type="multipart/form-data")
 

@@ -9,7 +9,12 @@ def test_the_multipart_bodies_are_documented_whole(client):
         ref = spec["paths"][path][method]["requestBody"]["content"]["multipart/form-data"]["schema"]
         return schemas[ref["$ref"].rsplit("/", 1)[-1]]
 
-    assert set(body("/api/v1/me/face", "put")["properties"]) == {"image", "consent"}
+    enrolment = body("/api/v1/me/face", "put")
+    assert set(enrolment["properties"]) == {"image", "consent", "password"}
+    assert set(enrolment["required"]) == {"image", "password"}
+    enrol_answers = spec["paths"]["/api/v1/me/face"]["put"]["responses"]
+    assert "`reauthentication-required`" in enrol_answers["401"]["description"]
+    assert "`too-many-attempts`" in enrol_answers["429"]["description"]
     face_login = body("/api/v1/auth/face/login", "post")
     assert set(face_login["required"]) == {"username", "challenge", "image", "device_id",
                                            "device_proof"}
