@@ -14,9 +14,16 @@ been offline), and each step of a device once: accepting a code moves the device
 ``last_step`` forward with a conditional UPDATE, so of two workers that see the same code at
 once exactly one wins, and an older step of the same device is refused too. A removed device's
 codes stop working at once.
+
+The same secret proves the phone in a face sign-in: ``check_device_proof`` takes the
+base64url (no padding) HMAC-SHA256 of the sign-in's challenge, keyed with the base32-decoded
+secret. The challenge is single use, so a proof is too, and it is never shown on a screen.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -80,6 +87,27 @@ def remove_device(person_id: str, device_id: str) -> None:
         raise NotFound("No such device.")
     device.removed_at = clock.now()
     db.session.flush()
+
+
+def check_device_proof(person_id: str, device_id: str | None, proof: str | None,
+                       challenge: str) -> bool:
+    """Whether ``proof`` is base64url (without padding) of HMAC-SHA256 over the UTF-8
+    ``challenge``, keyed with the base32-decoded secret of a device that ``person_id``
+    registered and has not removed. Compared in constant time; never raises for bad input.
+    """
+    if not device_id or not proof or _DEVICE_ID.fullmatch(device_id) is None:
+        return False
+    device = db.session.get(Device, device_id)
+    if device is None or device.person_id != person_id or device.removed_at is not None:
+        return False
+    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    try:
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    except (binascii.Error, ValueError):
+        return False
+    message = challenge.encode("utf-8", "surrogatepass")
+    expected = base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest())
+    return hmac.compare_digest(expected.rstrip(b"="), proof.encode("utf-8", "surrogatepass"))
 
 
 def is_device_code(text: str) -> bool:

@@ -54,3 +54,10 @@ class InvalidOtp(Problem):
     type = "invalid-otp"
     status = 422
     title = "The one-time password is not correct"
+
+
+class ReauthenticationRequired(Problem):
+    # A bearer token alone must not change how the account signs in: it may be stolen.
+    type = "reauthentication-required"
+    status = 401
+    title = "Confirm this with your password"

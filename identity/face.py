@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Callable
 
 import numpy as np
 from flask import current_app
@@ -70,6 +71,13 @@ class InvalidChallenge(Problem):
     type = "invalid-challenge"
     status = 401
     title = "The challenge is unknown, expired or already used"
+
+
+class DeviceRequired(Problem):
+    # A photo of a person is easy to find: the phone they registered is the second factor.
+    type = "device-required"
+    status = 401
+    title = "A face sign-in needs a proof from a device registered to the account"
 
 
 class NoFaceEnrolled(Problem):
@@ -274,14 +282,18 @@ def face_throttle() -> LoginThrottle:
 
 
 def sign_in_with_face(username: str, challenge: str, image: bytes,
-                      client_address: str | None) -> dict:
-    """Check the challenge and the face and open a session whose ``amr`` is ``["face"]``
-    (its ``acr`` ranks like a password alone).
+                      client_address: str | None,
+                      device_proved: Callable[[str], bool]) -> dict:
+    """Check the challenge, the device and the face, and open a session whose ``amr`` is
+    ``["face"]`` (its ``acr`` ranks like a password alone).
 
-    Returns the token pair of ``app.tokens.start_session``. Raises ``TooManyAttempts`` while
-    the account is locked (nothing checked), ``InvalidChallenge``, ``BadImage``, ``NoFace``,
-    ``SeveralFaces``, ``FaceLoginMismatch`` (also for an unknown user or one with no enrolled
-    face), ``SubjectSuspended`` or ``ServiceUnavailable``.
+    ``device_proved(person_id)`` says whether the request proved a device of that person
+    for this challenge; it is asked after the challenge is spent and before the image is
+    analysed, so a photo without the phone costs no face work. Returns the token pair of
+    ``app.tokens.start_session``. Raises ``TooManyAttempts`` while the account is locked
+    (nothing checked), ``InvalidChallenge``, ``DeviceRequired`` (also for an unknown user;
+    counted as a failure), ``BadImage``, ``NoFace``, ``SeveralFaces``, ``FaceLoginMismatch``
+    (also for a user with no enrolled face), ``SubjectSuspended`` or ``ServiceUnavailable``.
     """
     person, account_key = service._find_login(username)
     # Face failures have their own counts: a stranger's photo does not lock the password out.
@@ -292,8 +304,11 @@ def sign_in_with_face(username: str, challenge: str, image: bytes,
     if wait:
         raise TooManyAttempts(wait)
     _spend_challenge(challenge, account_key)
+    if person is None or not device_proved(person.id):
+        throttle.record_failure(account, address)
+        raise DeviceRequired()
     encoding = encode_face(image)
-    template = get_template(person.id) if person is not None else None
+    template = get_template(person.id)
     if template is None or not matches(encoding, _open(template)):
         throttle.record_failure(account, address)
         raise FaceLoginMismatch()

@@ -12,8 +12,9 @@ from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from app.errors import NotFound
 from app.extensions import db
 from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from codes.devices import check_device_proof
 from codes.scans import get_scan
-from identity import face, service
+from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
 face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
@@ -21,6 +22,14 @@ face_blp = Blueprint("face", __name__, url_prefix="/api/v1",
 
 _IMAGE_PROBLEMS = ("`bad-image` (not a JPEG or PNG that decodes, or over the size limits), "
                    "`no-face` or `several-faces`")
+_DEVICE_ID = "a device registered to the account with `POST /me/devices` (not removed)"
+_DEVICE_PROOF = ("base64url without padding of HMAC-SHA256 over the UTF-8 `challenge`, keyed "
+                 "with the base32-decoded `secret` of that device; good for this challenge "
+                 "only, never shown on a screen")
+_PASSWORD = ("my password again: an access token alone does not enrol a face. A wrong one "
+             "counts against the password sign-in's lockout")
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait (at least 1)",
+                                "schema": {"type": "integer", "minimum": 1}}}
 _BUSY = {"description": "`service-unavailable`: every face worker is busy; retry after "
                         "Retry-After seconds",
          "headers": {"Retry-After": {"description": "Seconds to wait",
@@ -40,6 +49,9 @@ class EnrolFormSchema(Schema):
 
     consent = Text(metadata={"description": "`true`: I consent to my face being used to "
                                             "verify me (biometric data needs its own consent)"})
+    # Not required when parsed: without it the answer is 401 reauthentication-required.
+    password = Text(validate=validate.Length(max=4096), load_only=True,
+                    metadata={"description": _PASSWORD})
 
 
 class FaceLoginFormSchema(Schema):
@@ -50,14 +62,24 @@ class FaceLoginFormSchema(Schema):
                     metadata={"description": "ID number or phone number"})
     challenge = Text(required=True, validate=validate.Length(min=1, max=128),
                      metadata={"description": "from /auth/face/challenge"})
+    # Not required when parsed: without them the answer is 401 device-required, which counts
+    # as a failed attempt, rather than a validation error that would not.
+    device_id = Text(validate=validate.Length(max=64), metadata={"description": _DEVICE_ID})
+    device_proof = Text(validate=validate.Length(max=128),
+                        metadata={"description": _DEVICE_PROOF})
 
 
 class EnrolUploadSchema(EnrolFormSchema, ImageSchema):
     """What PUT /me/face takes, as one multipart body (for the API document)."""
 
+    password = Text(required=True, load_only=True, metadata={"description": _PASSWORD})
+
 
 class FaceLoginUploadSchema(FaceLoginFormSchema, ImageSchema):
     """What POST /auth/face/login takes, as one multipart body (for the API document)."""
+
+    device_id = Text(required=True, metadata={"description": _DEVICE_ID})
+    device_proof = Text(required=True, metadata={"description": _DEVICE_PROOF})
 
 
 def _multipart(schema) -> dict:
@@ -101,23 +123,34 @@ def _current_person():
 @face_blp.arguments(EnrolFormSchema, location="form")
 @face_blp.arguments(ImageSchema, location="files")
 @face_blp.response(204)
+@face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`reauthentication-required`: no `password`, or a wrong "
+                                   "one (counted as a failed sign-in); nothing changes. Or "
+                                   "the bearer token is missing or invalid")
 @face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                        description="`consent-required`, `face-mismatch` (the resident ID's "
                                    "portrait is someone else), " + _IMAGE_PROBLEMS)
+@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                       description="`too-many-attempts`: the account's password sign-in is "
+                                   "locked for this address; nothing was checked",
+                       headers=_RETRY_AFTER)
 @face_blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM,
                        description="`payload-too-large`: over 10 MB")
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
 @face_blp.doc(security=BEARER, **_multipart(EnrolUploadSchema))
 @require(RESIDENT)
 def enrol(form, files):
-    """Enrol (or replace) my face
+    """Enrol (or replace) my face, confirmed with my password
 
-    Only a 128-number template of the face is kept, encrypted; the photo is not stored. When
-    my resident ID carries a portrait, the face must match it, and the match raises my
-    assurance level to 3.
+    A stolen access token must not enrol the thief's face, so the password comes first. Only a
+    128-number template of the face is kept, encrypted; the photo is not stored. When my
+    resident ID carries a portrait, the face must match it, and the match raises my assurance
+    level to 3.
     """
+    person = _current_person()
+    reauthentication.confirm_password(person, form.get("password"), request.remote_addr)
     consent = (form.get("consent") or "").strip().lower() == "true"
-    face.enrol_face(_current_person(), _image_bytes(files) if consent else b"", consent)
+    face.enrol_face(person, _image_bytes(files) if consent else b"", consent)
     db.session.commit()
 
 
@@ -146,8 +179,7 @@ def remove():
 @face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
                        description="`too-many-attempts`: this address asked for too many "
                                    "challenges this minute",
-                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
-                                                "schema": {"type": "integer", "minimum": 1}}})
+                       headers=_RETRY_AFTER)
 def challenge(data):
     """A single-use challenge for a face sign-in (the same answer for any username)"""
     return face.issue_challenge(data["username"], request.remote_addr)
@@ -159,22 +191,29 @@ def challenge(data):
 @face_blp.response(200, TokenPairSchema)
 @face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
                        description="`invalid-challenge` (unknown, expired, used or another "
-                                   "username's) or `face-mismatch`")
+                                   "username's), `device-required` (no valid `device_proof` "
+                                   "from a device of the account: a photo alone never signs "
+                                   "in; counted as a failure) or `face-mismatch`")
 @face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
 @face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
                        description="`too-many-attempts`: after 5 failures in a row, each "
                                    "further one locks twice as long; nothing was checked",
-                       headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
-                                                "schema": {"type": "integer", "minimum": 1}}})
+                       headers=_RETRY_AFTER)
 @face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
 @face_blp.doc(**_multipart(FaceLoginUploadSchema))
 def face_login(form, files):
-    """Sign in with a face and a fresh challenge
+    """Sign in with a face, a fresh challenge and the phone's proof
 
-    The tokens' `acr` ranks a face like a password alone (`amr` is `["face"]`).
+    The face is one factor, the registered device the other: `device_proof` is the HMAC of
+    the challenge under the device's secret, checked before the face. The tokens' `acr`
+    ranks a face like a password alone (`amr` is `["face"]`).
     """
+    def device_proved(person_id: str) -> bool:
+        return check_device_proof(person_id, form.get("device_id"), form.get("device_proof"),
+                                  form["challenge"])
+
     tokens = face.sign_in_with_face(form["username"], form["challenge"], _image_bytes(files),
-                                    request.remote_addr)
+                                    request.remote_addr, device_proved)
     db.session.commit()
     return tokens
 

@@ -7,7 +7,9 @@ Every face test runs on one xdist worker (the ``face`` group), so one pool serve
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 from pathlib import Path
 
@@ -80,10 +82,19 @@ def upload(data: bytes, name: str = "face.jpg") -> tuple:
     return (io.BytesIO(data), name)
 
 
-def enrol(client, holder: dict, data: bytes, consent: str | None = "true"):
+_HOLDERS = object()
+
+
+def enrol(client, holder: dict, data: bytes, consent: str | None = "true",
+          password: str | None = _HOLDERS):
+    """PUT /me/face, confirmed with the holder's password unless ``password`` says otherwise
+    (``None``: none sent)."""
     form = {"image": upload(data)}
     if consent is not None:
         form["consent"] = consent
+    password = holder["password"] if password is _HOLDERS else password
+    if password is not None:
+        form["password"] = password
     return client.put("/api/v1/me/face", data=form, headers=holder["headers"],
                       content_type="multipart/form-data")
 
@@ -94,12 +105,33 @@ def challenge(client, username: str) -> str:
     return response.json["challenge"]
 
 
+def add_device(client, holder: dict) -> dict:
+    """Register a phone for the holder (``POST /me/devices``): ``{device_id, secret, ...}``."""
+    response = client.post("/api/v1/me/devices", headers=holder["headers"])
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def device_proof(device: dict, challenge_text: str) -> str:
+    """What the phone sends: base64url, unpadded, of HMAC-SHA256 over the challenge, keyed
+    with the device's base32 secret."""
+    key = base64.b32decode(device["secret"])
+    digest = hmac.new(key, challenge_text.encode("utf-8"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def face_login(client, username: str, data: bytes, challenge_text: str | None = None,
-               address: str = "203.0.113.7"):
+               address: str = "203.0.113.7", device: dict | None = None,
+               proof: str | None = None):
+    """A face sign-in; with ``device`` the proof is made for the challenge unless ``proof``
+    is given. Without either, no device fields are sent."""
     if challenge_text is None:
         challenge_text = challenge(client, username)
-    return client.post("/api/v1/auth/face/login",
-                       data={"username": username, "challenge": challenge_text,
-                             "image": upload(data)},
-                       content_type="multipart/form-data",
+    form = {"username": username, "challenge": challenge_text, "image": upload(data)}
+    if device is not None:
+        form["device_id"] = device["device_id"]
+        form["device_proof"] = proof if proof is not None else device_proof(device, challenge_text)
+    elif proof is not None:
+        form["device_proof"] = proof
+    return client.post("/api/v1/auth/face/login", data=form, content_type="multipart/form-data",
                        environ_base={"REMOTE_ADDR": address})

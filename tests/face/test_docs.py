@@ -9,9 +9,18 @@ def test_the_multipart_bodies_are_documented_whole(client):
         ref = spec["paths"][path][method]["requestBody"]["content"]["multipart/form-data"]["schema"]
         return schemas[ref["$ref"].rsplit("/", 1)[-1]]
 
-    assert set(body("/api/v1/me/face", "put")["properties"]) == {"image", "consent"}
-    assert set(body("/api/v1/auth/face/login", "post")["required"]) == {"username", "challenge", "image"}
+    enrolment = body("/api/v1/me/face", "put")
+    assert set(enrolment["properties"]) == {"image", "consent", "password"}
+    assert set(enrolment["required"]) == {"image", "password"}
+    enrol_answers = spec["paths"]["/api/v1/me/face"]["put"]["responses"]
+    assert "`reauthentication-required`" in enrol_answers["401"]["description"]
+    assert "`too-many-attempts`" in enrol_answers["429"]["description"]
+    face_login = body("/api/v1/auth/face/login", "post")
+    assert set(face_login["required"]) == {"username", "challenge", "image", "device_id",
+                                           "device_proof"}
+    assert "HMAC-SHA256" in face_login["properties"]["device_proof"]["description"]
     assert set(body("/api/v1/scans/{scan_id}/face", "post")["required"]) == {"image"}
     login = spec["paths"]["/api/v1/auth/face/login"]["post"]["responses"]
     assert {"200", "401", "422", "429", "503"} <= set(login)
+    assert "`device-required`" in login["401"]["description"]
     assert "409" in spec["paths"]["/api/v1/scans/{scan_id}/face"]["post"]["responses"]

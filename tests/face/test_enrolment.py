@@ -75,7 +75,8 @@ def test_a_picture_without_a_face_and_things_that_are_not_pictures(client, photo
 
 def test_a_missing_image_is_a_validation_error(client):
     holder = resident(client)
-    response = client.put("/api/v1/me/face", data={"consent": "true"},
+    response = client.put("/api/v1/me/face",
+                          data={"consent": "true", "password": holder["password"]},
                           headers=holder["headers"], content_type="multipart/form-data")
     assert response.status_code == 422 and problem_type(response) == "validation-error"
     assert "image" in response.json["errors"]
@@ -84,7 +85,9 @@ def test_a_missing_image_is_a_validation_error(client):
 def test_an_upload_over_ten_megabytes_is_payload_too_large(client):
     holder = resident(client)
     big = b"\xff\xd8\xff" + b"\x00" * (10 * 1024 * 1024)
-    response = client.put("/api/v1/me/face", data={"consent": "true", "image": upload(big)},
+    response = client.put("/api/v1/me/face",
+                          data={"consent": "true", "password": holder["password"],
+                                "image": upload(big)},
                           headers=holder["headers"], content_type="multipart/form-data")
     assert response.status_code == 413 and problem_type(response) == "payload-too-large"
 
@@ -93,6 +96,8 @@ def test_a_chunked_upload_over_ten_megabytes_is_payload_too_large_too(client):
     holder = resident(client)
     boundary = "face-boundary"
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="consent"\r\n\r\ntrue\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\n'
+            f'{holder["password"]}\r\n'
             f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
             "Content-Type: image/jpeg\r\n\r\n").encode()
     body = head + b"\xff\xd8\xff" + b"\x00" * (11 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
@@ -146,9 +151,12 @@ def test_a_face_that_is_not_the_portrait_is_refused_and_nothing_changes(client, 
     assert status(client, holder)["portrait_matched"] is False
     assert level(client, holder) == 2  # the resident ID counts; the refused face adds nothing
     # The old face is still the enrolled one: it signs in, the refused one does not.
-    from tests.face.conftest import face_login
-    assert face_login(client, holder["phone"], photos["leslie_2"]).status_code == 200
-    assert face_login(client, holder["phone"], photos["biden_1"]).status_code == 401
+    from tests.face.conftest import add_device, face_login
+
+    phone = add_device(client, holder)
+    assert face_login(client, holder["phone"], photos["leslie_2"], device=phone).status_code == 200
+    refused = face_login(client, holder["phone"], photos["biden_1"], device=phone)
+    assert refused.status_code == 401 and problem_type(refused) == "face-mismatch"
 
 
 def test_replacing_a_matched_face_needs_a_match_again(client, photos):
