@@ -81,6 +81,11 @@ class Config:
     # an answer tells whether an ID number or phone is taken).
     REGISTRATIONS_PER_ADDRESS: int = 30
     REGISTRATION_WINDOW_SECONDS: int = 600
+    # Residents one account may look up by ID number per window (proxy invitations and
+    # enterprise delegations together): found or not, each answer tells whether the number
+    # is registered.
+    ID_NUMBER_LOOKUPS_PER_ACCOUNT: int = 30
+    ID_NUMBER_LOOKUP_WINDOW_SECONDS: int = 600
     # Sign-in throttling.
     LOGIN_FREE_FAILURES: int = 5
     LOGIN_MAX_LOCK_SECONDS: int = 900

@@ -136,12 +136,18 @@ def list_members(enterprise_id):
 @blp.alt_response(404, **_NOT_FOUND)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`already-member`, or `legal-representative`")
+@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`too-many-attempts`: this account looked up "
+                              "`ID_NUMBER_LOOKUPS_PER_ACCOUNT` ID numbers in the window already",
+                  headers={"Retry-After": {"description": "Seconds until the window ends",
+                                           "schema": {"type": "integer", "minimum": 1}}})
 @require(RESIDENT)
 def add_member(data, enterprise_id):
     """Delegate to a resident, by ID number, with a role, scopes and an expiry
 
     A member with `manage-members` grants only scopes they hold. 422 when nobody has
-    registered with the ID number.
+    registered with the ID number. Each delegation that looks the number up counts against
+    my account's limit, shared with proxy invitations, found or not (429 past it).
     """
     member = enterprises.add_member(g.principal_id, enterprise_id, data["id_number"], data["role"],
                                     data["scopes"], data["expires_at"])

@@ -310,13 +310,13 @@ def _check_grant(role, scopes, expires_at) -> tuple[str, list[str], datetime | N
 def add_member(person_id: str, enterprise_id: str, id_number, role, scopes, expires_at) -> EnterpriseMember:
     """Delegate to a registered resident. A delegate may grant only scopes they hold.
     Raises ``NotFound``, ``EnterpriseNotVerified``, ``ScopeMissing``, ``ValidationProblem``,
-    ``AlreadyMember`` and ``LegalRepresentative``."""
+    ``TooManyAttempts`` (ID number lookups), ``AlreadyMember`` and ``LegalRepresentative``."""
     enterprise, actor = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
     role, scopes, expires_at = _check_grant(role, scopes, expires_at)
     mine = scopes_of(enterprise, actor)
     if any(s not in mine for s in scopes):
         raise ScopeMissing("You can grant only scopes that you hold.")
-    person = _registered(id_number)
+    person = _registered(person_id, id_number)
     if person.id == enterprise.registered_by:
         raise LegalRepresentative()
     member = db.session.scalars(select(EnterpriseMember).where(
@@ -341,12 +341,12 @@ def add_member(person_id: str, enterprise_id: str, id_number, role, scopes, expi
     return member
 
 
-def _registered(id_number):
+def _registered(caller_id: str, id_number):
     try:
         number = validate_id_number(id_number)
     except ValueError as exc:
         raise ValidationProblem({"id_number": [str(exc)]}) from None
-    person = identity.get_person_by_id_number(number)
+    person = identity.find_resident_for(caller_id, number)
     if person is None:
         raise ValidationProblem({"id_number": ["No resident has registered with this ID number."]})
     return person

@@ -80,7 +80,8 @@ def invite(person_id: str, id_number, relation) -> Proxy:
     """Invite the resident with this ID number, so that the caller acts for them.
 
     Raises ``ValidationProblem`` (a bad relation or ID number, nobody registered with it, the
-    caller's own), ``AlreadyInvited`` and ``TooManyProxies``."""
+    caller's own), ``TooManyAttempts`` (the caller looked up too many ID numbers in the
+    window), ``AlreadyInvited`` and ``TooManyProxies``."""
     errors = {}
     if relation not in RELATIONS:
         errors["relation"] = [f"Must be one of: {', '.join(RELATIONS)}."]
@@ -91,7 +92,7 @@ def invite(person_id: str, id_number, relation) -> Proxy:
         number = None
     if errors:
         raise ValidationProblem(errors)
-    principal = identity.get_person_by_id_number(number)
+    principal = identity.find_resident_for(person_id, number)
     if principal is None:
         raise ValidationProblem({"id_number": ["No resident has registered with this ID number."]})
     if principal.id == person_id:

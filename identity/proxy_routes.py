@@ -82,12 +82,18 @@ _NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM, "description": "
 @blp.response(201, ProxySchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
                   description="`too-many-proxies` (5 each way), or `already-invited`")
+@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`too-many-attempts`: this account looked up "
+                              "`ID_NUMBER_LOOKUPS_PER_ACCOUNT` ID numbers in the window already",
+                  headers={"Retry-After": {"description": "Seconds until the window ends",
+                                           "schema": {"type": "integer", "minimum": 1}}})
 @require(RESIDENT)
 def invite(data):
     """Invite a resident, by ID number, so that I act for them
 
     They accept; for a minor, a guardian proven by a birth certificate or household register
-    accepts. 422 when nobody has registered with the ID number.
+    accepts. 422 when nobody has registered with the ID number. Each invitation that looks
+    the number up counts against my account's limit, found or not (429 past it).
     """
     proxy = proxies.invite(g.principal_id, data["id_number"], data["relation"])
     body = _body(proxy, g.principal_id, principal=identity.get_person(proxy.principal_id))

@@ -39,7 +39,7 @@ from identity.id_numbers import (
     validate_id_number,
 )
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest
+from identity.throttle import LoginThrottle, Lockout, address_digest, per_caller
 
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
@@ -219,6 +219,19 @@ def get_person_by_id_number(id_number: str) -> Person | None:
         return None
     return db.session.execute(
         select(Person).where(Person.id_number_index == index)).scalar_one_or_none()
+
+
+def find_resident_for(caller_id: str, id_number: str) -> Person | None:
+    """The person registered with this (valid) ID number, or None, for a signed-in resident
+    who names someone (a proxy invitation, an enterprise delegation).
+
+    Every such lookup counts against the caller, found or not, since either answer tells
+    whether the number is registered: past ``ID_NUMBER_LOOKUPS_PER_ACCOUNT`` in the window it
+    raises ``TooManyAttempts`` before looking."""
+    cfg = current_app.config
+    per_caller("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
+               cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
+    return get_person_by_id_number(id_number)
 
 
 def id_number_of(person: Person) -> str:

@@ -13,9 +13,10 @@ Every decision compares timestamps stored in Redis with ``clock.timestamp()``; R
 collect garbage, so tests move the clock instead of waiting. Accounts and addresses arrive
 here as keyed digests, never as the raw username or address.
 
-``per_address`` is the plain limit of requests from one address per fixed window, for
-requests that cost work or tell something whether they succeed or not (face challenges,
-registrations).
+``per_caller`` is the plain limit of requests from one caller per fixed window, for requests
+that cost work or tell something whether they succeed or not; ``per_address`` applies it to
+an anonymous caller's address (face challenges, registrations), identity's lookups by ID
+number to a signed-in resident (proxy invitations, enterprise delegation).
 """
 from __future__ import annotations
 
@@ -135,19 +136,25 @@ def address_digest(client_address: str | None) -> str:
     return current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
 
 
-def per_address(scope: str, client_address: str | None, limit: int, window_seconds: int) -> None:
-    """Count one more ``scope`` request from this client address in the current fixed window
-    of ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
-    window ends. The address is kept as a keyed digest; the key expires after two windows."""
+def per_caller(scope: str, caller: str, limit: int, window_seconds: int) -> None:
+    """Count one more ``scope`` request from ``caller`` in the current fixed window of
+    ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
+    window ends. ``caller`` is an opaque tag (``ip:<digest>``, ``person:<id>``), never
+    personal data; the key expires after two windows."""
     from app.store import redis_client
     from identity.errors import TooManyAttempts
 
     now = clock.timestamp()
     window = int(now // window_seconds)
-    key = f"{scope}:{{ip:{address_digest(client_address)}}}:{window}"
+    key = f"{scope}:{{{caller}}}:{window}"
     pipe = redis_client().pipeline(transaction=True)
     pipe.incr(key)
     pipe.expire(key, 2 * window_seconds)
     count, _ = pipe.execute()
     if count > limit:
         raise TooManyAttempts(max(1, window_seconds * (window + 1) - int(now)))
+
+
+def per_address(scope: str, client_address: str | None, limit: int, window_seconds: int) -> None:
+    """``per_caller`` for a client address, kept as a keyed digest."""
+    per_caller(scope, f"ip:{address_digest(client_address)}", limit, window_seconds)

@@ -170,7 +170,9 @@ def verify_credential(data):
 
     `problems` names each reason: `malformed`, `issuer-unknown`, `signature`, `disclosure`,
     `type-not-allowed`, `expired`, `not-yet-valid`, `revoked`, `status-unknown`, `key-binding`,
-    `key-binding-too-old`, `audience`.
+    `key-binding-too-old`, `audience`. A credential bound to a holder key (`cnf`) is valid only
+    with a fresh key-binding JWT by that key, audience or not: a bare credential answers
+    `valid: false` with `key-binding` (the other checks still reported).
     """
     return verify.verify(data["credential"], data.get("audience"))
 

@@ -43,7 +43,10 @@ def verify(text: str, audience: str | None = None) -> dict:
     """``{valid, issuer, type, status, disclosed, problems}`` for an SD-JWT or presentation.
 
     ``problems`` is empty when it is valid, else the reasons (``signature``,
-    ``issuer-unknown``, ``expired``, ``revoked``, ``key-binding-too-old`` ...).
+    ``issuer-unknown``, ``expired``, ``revoked``, ``key-binding-too-old`` ...). A credential
+    that names a holder key (``cnf``) is valid only in a presentation whose key-binding JWT
+    that key signed within ``PRESENTATION_MAX_AGE_SECONDS`` (``key-binding`` otherwise,
+    audience or not); the issuer, type, status and disclosures are reported all the same.
     """
     try:
         parsed = sdjwt.parse(text)
@@ -94,7 +97,9 @@ def verify(text: str, audience: str | None = None) -> dict:
         kb_problems, kb = _check_key_binding(parsed, payload.get("cnf"), audience, now)
         problems += kb_problems
         extra["key_binding"] = {k: kb.get(k) for k in ("iat", "aud", "nonce")} if kb else None
-    elif audience is not None:
+    elif "cnf" in payload or audience is not None:
+        # A credential bound to a holder key proves its holder only with a fresh key-binding
+        # JWT: without one it is a copy that anyone who once saw it could show again.
         problems.append(KEY_BINDING)
     disclosed = {k: v for k, v in verified.items() if k not in REGISTERED_CLAIMS}
     return _result(problems, issuer_ref, vct, state, disclosed, **extra)
@@ -112,7 +117,7 @@ def _check_key_binding(parsed: sdjwt.Parsed, cnf, audience: str | None, now: flo
         return [KEY_BINDING], None
     if header.get("typ") != sdjwt.KB_TYP or not isinstance(claims, dict) \
             or claims.get("sd_hash") != sdjwt.digest(parsed.presented) \
-            or not isinstance(claims.get("iat"), int):
+            or not isinstance(claims.get("iat"), int) or isinstance(claims["iat"], bool):
         return [KEY_BINDING], None
     problems = []
     leeway = current_app.config["CODE_LEEWAY_SECONDS"]

@@ -109,3 +109,19 @@ def test_keys_carry_a_hash_tag_per_subject(throttle):
     throttle.record_failure("acct", "addr")
     keys = sorted(k.decode() for k in throttle.redis.keys("*"))
     assert keys == ["login:{a:acct}", "login:{a:acct}:at:addr", "login:{ip:addr}"]
+
+
+def test_per_caller_keeps_each_caller_and_scope_apart_within_a_fixed_window(app, clock):
+    from identity.errors import TooManyAttempts
+    from identity.throttle import per_caller
+
+    clock.shift(100)  # 100 s into a window of 600
+    for _ in range(2):
+        per_caller("lookups", "person:a", 2, 600)
+    with pytest.raises(TooManyAttempts) as refused:
+        per_caller("lookups", "person:a", 2, 600)
+    assert refused.value.headers["Retry-After"] == 500
+    per_caller("lookups", "person:b", 2, 600)  # another caller
+    per_caller("invitations", "person:a", 2, 600)  # another scope
+    clock.shift(500)  # the next window
+    per_caller("lookups", "person:a", 2, 600)

@@ -59,6 +59,27 @@ def test_issued_credential_is_an_sd_jwt_vc_an_outside_verifier_accepts(client):
     assert {k: verified[k] for k in claims} == claims
 
 
+def test_issuing_answers_alike_whether_or_not_the_holder_registered(client):
+    # Neither the answer nor the issuer's later ones depend on whether the holder registered,
+    # so issuing tells no one who has, and needs no limit of the kind proxy invitations have.
+    issuer = make_issuer(client)
+    registered = resident(client)
+    unregistered = {"name": "李四", "id_number": valid_id_number(7, "19510101")}
+    shapes = []
+    for holder in (registered, unregistered):
+        body = issued(client, issuer, holder)
+        payload = jwt_payload(body["credential"])
+        revoked = client.post(f"/api/v1/issuer/credentials/{body['id']}/revoke",
+                              json={"reason": "reissued"}, headers=issuer["headers"])
+        mismatch = issue(client, issuer, holder,
+                         claims=resident_id_claims(holder, id_number=valid_id_number(8, "19510101")))
+        shapes.append((sorted(body), sorted(payload), sorted(payload["cnf"]["jwk"]),
+                       disclosed_names(body["credential"]), revoked.status_code, sorted(revoked.json),
+                       mismatch.status_code, mismatch.json["errors"]))
+    assert shapes[0] == shapes[1]
+    assert shapes[0][4] == 200 and shapes[0][6] == 422
+
+
 def test_type_not_allowed_is_403(client):
     issuer = make_issuer(client, types=("household-register",))
     response = issue(client, issuer, resident(client))

@@ -20,14 +20,101 @@ def _b64(obj) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
 
-def test_a_fresh_credential_is_valid(client):
+def _present(client, holder, credential_id, claims=("name", "birthdate"), **extra) -> str:
+    response = client.post(f"/api/v1/me/wallet/{credential_id}/presentations",
+                           json={"claims": list(claims), **extra}, headers=holder["headers"])
+    assert response.status_code == 201, response.json
+    return response.json["presentation"]
+
+
+def _without_key_binding(presentation: str) -> str:
+    return presentation.rsplit("~", 1)[0] + "~"
+
+
+def test_a_fresh_presentation_is_valid(client):
     holder = resident(client)
     body = issued(client, make_issuer(client), holder)
-    result = _verify(client, body["credential"])
+    result = _verify(client, _present(client, holder, body["id"], list(resident_id_claims(holder))))
     assert result["valid"] is True and result["problems"] == []
     assert result["issuer"]["name"] == "市公安局" and result["type"] == "resident-id"
     assert result["status"] == "valid"
     assert result["disclosed"] == resident_id_claims(holder)
+
+
+def test_a_bare_credential_is_not_valid_but_its_checks_are_reported(client):
+    # Whoever once saw a credential (its issuer's answer, the holder's own copy) could show it
+    # again forever: without a key-binding JWT by the holder key it proves no holder.
+    holder = resident(client)
+    body = issued(client, make_issuer(client), holder)
+    own_copy = client.get(f"/api/v1/me/wallet/{body['id']}", headers=holder["headers"]).json["credential"]
+    for bare in (body["credential"], own_copy):
+        for audience in ({}, {"audience": "counter-7"}):
+            result = _verify(client, bare, **audience)
+            assert result["valid"] is False and result["problems"] == ["key-binding"]
+            assert result["issuer"]["name"] == "市公安局" and result["type"] == "resident-id"
+            assert result["status"] == "valid" and result["disclosed"] == resident_id_claims(holder)
+
+
+def test_a_presentation_stripped_of_its_key_binding_jwt_is_not_valid(client):
+    holder = resident(client)
+    body = issued(client, make_issuer(client), holder)
+    for audience in ({}, {"audience": "counter-7"}):
+        stripped = _without_key_binding(_present(client, holder, body["id"], **audience))
+        result = _verify(client, stripped, **audience)
+        assert result["valid"] is False and result["problems"] == ["key-binding"]
+        assert result["status"] == "valid"
+        assert result["disclosed"] == {"name": holder["name"], "birthdate": "1990-03-07"}
+
+
+def test_a_key_binding_jwt_by_another_key_is_refused(client):
+    from jwcrypto.jwk import JWK
+
+    from wallet import sdjwt
+
+    holder = resident(client)
+    body = issued(client, make_issuer(client), holder)
+    unbound = _without_key_binding(_present(client, holder, body["id"]))
+    from app import clock
+
+    thief = JWK.generate(kty="EC", crv="P-256")
+    # Someone who saw the presentation binds it again with a key of their own: a fresh,
+    # well-formed key-binding JWT over exactly what was shown, but not by the holder key.
+    forged, _ = sdjwt.present(unbound, ["name", "birthdate"], holder_key=thief,
+                              iat=int(clock.timestamp()))
+    assert forged.startswith(unbound)
+    result = _verify(client, forged)
+    assert result["valid"] is False and result["problems"] == ["key-binding"]
+
+
+def test_a_key_binding_jwt_from_the_future_is_refused_beyond_the_leeway(client, clock):
+    holder = resident(client)
+    body = issued(client, make_issuer(client), holder)
+    presentation = _present(client, holder, body["id"])
+    clock.shift(-60)  # the verifier's clock is a minute behind the moment it was signed
+    ahead = _verify(client, presentation)
+    assert ahead["valid"] is False and ahead["problems"] == ["key-binding"]
+    clock.shift(57)  # three seconds behind: within CODE_LEEWAY_SECONDS
+    assert _verify(client, presentation)["valid"] is True
+
+
+def test_materials_a_service_point_fetched_verify_only_with_their_key_binding(client):
+    from tests.codes.support import make_service_point, my_code, scan
+
+    holder = resident(client)
+    issued(client, make_issuer(client), holder)
+    hall = make_service_point(client, "市民服务中心")
+    scan_id = scan(client, hall, my_code(client, holder)["code"]).json["scan_id"]
+    request_id = client.post(f"/api/v1/scans/{scan_id}/requests", json={"types": ["resident-id"]},
+                             headers=hall["headers"]).json["request_id"]
+    [consent] = client.get("/api/v1/me/consents?status=pending", headers=holder["headers"]).json
+    client.post(f"/api/v1/me/consents/{consent['id']}/approve", headers=holder["headers"])
+    [material] = client.get(f"/api/v1/scans/{scan_id}/requests/{request_id}",
+                            headers=hall["headers"]).json["materials"]
+    for audience in ({}, {"audience": hall["client_id"]}):
+        assert _verify(client, material["credential"], **audience)["valid"] is True
+        stripped = _verify(client, _without_key_binding(material["credential"]), **audience)
+        assert stripped["valid"] is False and stripped["problems"] == ["key-binding"]
+    assert _verify(client, material["credential"], audience="another-point")["problems"] == ["audience"]
 
 
 def test_tampered_payload_fails_the_signature(client):
@@ -77,16 +164,20 @@ def test_expiry_and_revocation_are_reported(client, clock):
     issuer = make_issuer(client)
     holder = resident(client)
     other = issued(client, issuer, holder)
+    shown = _present(client, holder, other["id"])
     response = client.post(f"/api/v1/issuer/credentials/{other['id']}/revoke",
                            json={"reason": "reported lost"}, headers=issuer["headers"])
     assert response.status_code == 200 and response.json["status"] == "revoked"
-    revoked = _verify(client, other["credential"])
+    revoked = _verify(client, shown)
     assert revoked["valid"] is False and revoked["problems"] == ["revoked"] and revoked["status"] == "revoked"
+    bare = _verify(client, other["credential"])
+    assert bare["problems"] == ["revoked", "key-binding"] and bare["status"] == "revoked"
 
     short = issued(client, issuer, holder, valid_until="2026-11-26T09:00:00Z")
     clock.shift(86400)
     expired = _verify(client, short["credential"])
-    assert expired["valid"] is False and "expired" in expired["problems"] and expired["status"] == "expired"
+    assert expired["valid"] is False and expired["status"] == "expired"
+    assert expired["problems"] == ["expired", "key-binding"]
 
 
 def test_key_binding_older_than_five_minutes_is_refused(client, clock):
@@ -125,7 +216,8 @@ def test_rotated_issuer_key_keeps_old_credentials_verifiable(client, runner):
     entry = next(e for e in client.get("/api/v1/trust-list").json["issuers"] if e["name"] == "市公安局")
     assert {k["kid"] for k in entry["jwks"]["keys"]} == {kid(before["credential"]), kid(after["credential"])}
     assert entry["types"] == ["household-register", "resident-id"]
-    assert _verify(client, before["credential"])["valid"] and _verify(client, after["credential"])["valid"]
+    assert _verify(client, _present(client, holder, before["id"]))["valid"]
+    assert _verify(client, _present(client, holder, after["id"]))["valid"]
     # The credential's iss answers with the same entry.
     iss = json.loads(base64.urlsafe_b64decode(after["credential"].split(".")[1] + "=="))["iss"]
     assert client.get(iss.removeprefix("http://onecode.test")).json == entry
