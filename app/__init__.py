@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import untrusted_json
 from app.config import Config
 from app.crypto import Vault
 from app.config import decode_key
@@ -60,6 +61,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         JSON_SORT_KEYS=False,
     )
+    untrusted_json.install(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["vault"] = Vault(decode_key(cfg.ENCRYPTION_KEY))
@@ -157,6 +159,8 @@ def _install_body_checks(app: Flask) -> None:
         if request.method in ("POST", "PUT", "PATCH") and request.content_length:
             if request.mimetype not in _BODY_TYPES:
                 raise UnsupportedMediaType("Send the body as application/json.")
+
+    app.before_request(untrusted_json.load_json_body)
 
 
 def _serve_docs_assets(app: Flask) -> None:
