@@ -18,10 +18,9 @@ from tests.wallet.support import issued, make_issuer
 
 def nested(depth: int, leaf: str = "1") -> str:
     """Arrays and objects in turn, ``depth`` levels deep."""
-    text = leaf
-    for level in range(depth):
-        text = f"[{text}]" if level % 2 else f'{{"a": {text}}}'
-    return text
+    openers = ['{"a": ' if level % 2 == 0 else "[" for level in range(depth)]
+    closers = ["}" if level % 2 == 0 else "]" for level in range(depth)]
+    return "".join(reversed(openers)) + leaf + "".join(closers)
 
 
 def _login(client, body: str | bytes):
