@@ -11,6 +11,7 @@ what the app's request checks can answer on any route, so no route has to repeat
   revoked token; ``WWW-Authenticate: Bearer``) and 403 (a token of another client kind);
 - POST, PUT and PATCH: 400 ``malformed-json`` (``app.untrusted_json``), 413 over
   ``MAX_CONTENT_LENGTH``, 415 for a body that is not JSON, a form or multipart;
+- a route with an id in its path: 404 ``not-found`` (no such thing, or not the caller's);
 - every route: 503 ``service-unavailable`` with ``Retry-After`` (Redis or PostgreSQL down).
 
 Error responses a route documents itself (``@blp.alt_response(409, description=...)``) need
@@ -39,8 +40,9 @@ _RETRY_AFTER = {"description": "Seconds to wait before trying again",
 # Responses that the app's own checks give on many routes, by component name.
 CHECK_RESPONSES = {
     "BearerTokenRefused": (401, {
-        "description": "`unauthorized` (no bearer token), `invalid-token`, `token-expired` or "
-                       "`token-revoked` (signed out, or the client was disabled)",
+        "description": "the bearer token is missing, not valid, expired or revoked: "
+                       "`unauthorized` (none sent), `invalid-token`, `token-expired`, "
+                       "`token-revoked` (signed out), ...",
         "headers": {"WWW-Authenticate": {"description": "`Bearer`",
                                          "schema": {"type": "string"}}}}),
     "WrongClientKind": (403, {
@@ -54,6 +56,8 @@ CHECK_RESPONSES = {
     "UnsupportedMediaType": (415, {
         "description": "`unsupported-media-type`: a body that is not JSON, a form or "
                        "multipart"}),
+    "NotFound": (404, {
+        "description": "`not-found`: nothing with this id, or nothing the caller may see"}),
     "ServiceUnavailable": (503, {
         "description": "`service-unavailable`: Redis or PostgreSQL is down",
         "headers": {"Retry-After": _RETRY_AFTER}}),
@@ -102,7 +106,7 @@ class ErrorResponses(BasePlugin):
             for status, response in responses.items():
                 if int(status) >= 400 and isinstance(response, dict):
                     _as_problem(response)
-            names = ["ServiceUnavailable"]
+            names = ["ServiceUnavailable"] + (["NotFound"] if rule.arguments else [])
             if getattr(view, "bearer_check", None) is not None:
                 names += ["BearerTokenRefused", "WrongClientKind"]
             if method in BODY_METHODS:

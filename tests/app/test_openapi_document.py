@@ -120,6 +120,22 @@ def test_body_routes_document_the_body_checks(spec):
             assert {"400", "413", "415", "503"} <= set(operation["responses"]), (method, path)
 
 
+def test_routes_with_an_id_in_the_path_document_404(spec):
+    checked = 0
+    for path, method, operation in _operations(spec):
+        if "{" in path and path not in OAUTH_PATHS:
+            assert "404" in operation["responses"], (method, path)
+            checked += 1
+    assert checked > 30
+
+
+def test_a_status_list_that_does_not_exist_is_the_documented_404(client, spec):
+    response = client.get("/api/v1/status-lists/nope")
+    assert response.status_code == 404
+    documented = _resolve(spec, spec["paths"]["/api/v1/status-lists/{list_id}"]["get"]["responses"]["404"])
+    assert set(documented["content"]) == {response.mimetype}
+
+
 def test_no_openapi_2_parameters_are_left(spec):
     places = {p["in"] for _, _, operation in _operations(spec) for p in operation.get("parameters", [])}
     assert places <= {"path", "query", "header", "cookie"}
