@@ -5,7 +5,8 @@ documented content type, a body that fits the documented schema and the document
 Routes that need a bearer token get a valid one of the kind they take (a demo resident's, a
 demo service point's, a demo issuer's; a registered partner's Basic credentials on the OAuth
 routes that authenticate a client), so their validation and their answers are exercised, not
-only the 401 (which the generated cases without the header still reach). Settings: ``fuzz/harness.py``.
+only the 401 (which the generated cases without the header still reach).
+Settings: ``fuzz/harness.py``.
 """
 from __future__ import annotations
 
