@@ -11,9 +11,10 @@ front as ``MalformedJson`` (400 ``malformed-json``):
 - ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON;
 - text that is not UTF-8, or strings that hold a lone surrogate.
 
-The app loads every JSON request body through it (``install``, ``load_json_body``), whichever code reads the body:
-Flask's ``request.get_json``, webargs (for flask-smorest's ``@blp.arguments``) or a route
-of its own; services call it for JSON that arrives inside other formats (an SD-JWT's parts).
+The app loads every JSON request body through it (``install``, ``load_json_body``),
+whichever code reads the body: Flask's ``request.get_json``, webargs (for flask-smorest's
+``@blp.arguments``) or a route of its own; services call it for JSON that arrives inside
+other formats (an SD-JWT's parts).
 """
 from __future__ import annotations
 

@@ -68,7 +68,8 @@ SCHEMAS = {
                        "token_type": _string,
                        "token_kind": {"type": "string", "enum": ["access_token", "refresh_token"]},
                        "scope": _string, "sub": _string, "aud": _string, "iss": _string,
-                       "exp": _integer, "iat": _integer, "acr": {"type": "string", "nullable": True}},
+                       "exp": _integer, "iat": _integer,
+                       "acr": {"type": "string", "nullable": True}},
         "required": ["active"]},
     "DeviceAuthorizationRequest": {
         "type": "object",

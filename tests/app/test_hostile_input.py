@@ -86,8 +86,8 @@ def _multipart(draw):
                      % (boundary.encode(), name.encode(), value) for name, value in fields.items())
     garbage = draw(st.binary(max_size=200))
     body = draw(st.sampled_from([parts + b"--hostile--\r\n", parts + garbage, garbage]))
-    ctype = draw(st.sampled_from([f"multipart/form-data; boundary={boundary}", "multipart/form-data",
-                                  'multipart/form-data; boundary=""']))
+    ctype = draw(st.sampled_from([f"multipart/form-data; boundary={boundary}",
+                                  "multipart/form-data", 'multipart/form-data; boundary=""']))
     return ctype, body
 
 
@@ -96,13 +96,15 @@ bodies = st.one_of(
                                "application/merge-patch+json"]),
               _json_texts.map(lambda t: t.encode("utf-8", "surrogatepass"))),
     st.tuples(st.just("application/json"), st.binary(max_size=300)),
-    st.tuples(st.just("application/json"), st.sampled_from([b'{"name": "\xff\xfe"}', b"\x00" * 50,
-                                                            b'\xef\xbb\xbf{"a": 1}', b'{"a"\x00: 1}'])),
+    st.tuples(st.just("application/json"),
+              st.sampled_from([b'{"name": "\xff\xfe"}', b"\x00" * 50, b'\xef\xbb\xbf{"a": 1}',
+                               b'{"a"\x00: 1}'])),
     _multipart(),
     st.tuples(st.just("application/x-www-form-urlencoded"),
               st.binary(max_size=200) | st.sampled_from([b"a=%ff%fe&b=%00", b"&" * 3000,
                                                          b"grant_type=" + b"x" * 20_000])),
-    st.tuples(st.sampled_from(["text/plain", "image/gif", "application/xml", "x/\u00ff", ";;;", ""]),
+    st.tuples(st.sampled_from(["text/plain", "image/gif", "application/xml", "x/\u00ff", ";;;",
+                               ""]),
               st.binary(min_size=1, max_size=100)),
 )
 
@@ -176,8 +178,9 @@ def tokens(client):
 
 def test_every_route_is_reached(app):
     routes = list(_routes(app))
-    assert {path for _, path, _, _ in routes} >= {"/api/v1/scans", "/oauth/token", "/oauth/authorize",
-                                                  "/api/v1/me/face", "/.well-known/openid-configuration"}
+    assert {path for _, path, _, _ in routes} >= {
+        "/api/v1/scans", "/oauth/token", "/oauth/authorize", "/api/v1/me/face",
+        "/.well-known/openid-configuration"}
     assert sum(kind is not None for *_, kind in routes) > 40
 
 

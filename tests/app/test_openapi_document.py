@@ -132,12 +132,14 @@ def test_routes_with_an_id_in_the_path_document_404(spec):
 def test_a_status_list_that_does_not_exist_is_the_documented_404(client, spec):
     response = client.get("/api/v1/status-lists/nope")
     assert response.status_code == 404
-    documented = _resolve(spec, spec["paths"]["/api/v1/status-lists/{list_id}"]["get"]["responses"]["404"])
+    responses = spec["paths"]["/api/v1/status-lists/{list_id}"]["get"]["responses"]
+    documented = _resolve(spec, responses["404"])
     assert set(documented["content"]) == {response.mimetype}
 
 
 def test_no_openapi_2_parameters_are_left(spec):
-    places = {p["in"] for _, _, operation in _operations(spec) for p in operation.get("parameters", [])}
+    places = {p["in"] for _, _, operation in _operations(spec)
+              for p in operation.get("parameters", [])}
     assert places <= {"path", "query", "header", "cookie"}
 
 
@@ -190,5 +192,6 @@ def test_oauth_error_bodies_fit_the_document(client, spec):
 
 
 def test_discovery_fits_the_document(client, spec):
-    _validator(spec, "OpenIDConfiguration").validate(client.get("/.well-known/openid-configuration").json)
+    discovery = client.get("/.well-known/openid-configuration").json
+    _validator(spec, "OpenIDConfiguration").validate(discovery)
     _validator(spec, "PartnerJwks").validate(client.get("/oauth/jwks").json)

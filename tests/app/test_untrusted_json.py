@@ -47,8 +47,8 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client):
     assert problem_type(response) == "invalid-credentials"
 
 
-@pytest.mark.parametrize("number", ["9" * (MAX_DIGITS + 1), "-" + "9" * 5000, "1." + "0" * MAX_DIGITS,
-                                    "1e" + "0" * MAX_DIGITS])
+@pytest.mark.parametrize("number", ["9" * (MAX_DIGITS + 1), "-" + "9" * 5000,
+                                    "1." + "0" * MAX_DIGITS, "1e" + "0" * MAX_DIGITS])
 def test_a_number_longer_than_1000_digits_is_malformed_json(client, number):
     response = _login(client, '{"username": ' + number + ', "password": "x"}')
     assert response.status_code == 400
@@ -131,7 +131,8 @@ def test_verify_calls_a_signed_credential_with_a_hostile_part_malformed(client, 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=30)
 
 
