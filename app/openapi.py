@@ -21,6 +21,7 @@ where one names the same status as a check above, both descriptions are kept.
 from __future__ import annotations
 
 import http
+import re
 
 from apispec import BasePlugin
 from flask import Flask
@@ -34,6 +35,7 @@ BODY_METHODS = ("post", "put", "patch")
 # OpenAPI 3 parameters live in these places; a form field is part of the request body.
 _PARAMETER_PLACES = {"path", "query", "header", "cookie"}
 
+_PROBLEM_TYPE = re.compile(r"`[a-z][a-z-]*`")
 _RETRY_AFTER = {"description": "Seconds to wait before trying again",
                 "schema": {"type": "integer", "minimum": 1}}
 
@@ -141,8 +143,11 @@ def _add_response(responses: dict, status: int, name: str, response: dict) -> No
     existing = responses[key]
     if not isinstance(existing, dict) or "$ref" in existing:
         return  # flask-smorest's own, made a problem by OneCodeApi already
-    if response["description"] not in existing.get("description", ""):
-        existing["description"] = f"{existing.get('description', '')}; {response['description']}"
+    said = existing.get("description", "")
+    first_type = _PROBLEM_TYPE.search(response["description"])
+    if first_type is None or first_type.group(0) not in said:  # else the route said it already
+        existing["description"] = f"{said}; {response['description']}" if said else response[
+            "description"]
     for header, spec in response.get("headers", {}).items():
         existing.setdefault("headers", {}).setdefault(header, spec)
     _as_problem(existing)
