@@ -137,23 +137,27 @@ def _check(name: str) -> str:
     return name  # a response component of app.openapi, resolved (and registered) by apispec
 
 
-def _oauth_errors(body: bool = True) -> dict:
+def _oauth_errors(also_401: str = "") -> dict:
     """400 and 401 as RFC 6749 section 5.2 has them, and the app's own checks."""
+    malformed = CHECK_RESPONSES["MalformedJson"][1]["description"]
     bad_request = _json("OAuthError", "the request is not valid (`invalid_request`, "
-                        "`invalid_grant`, `unsupported_grant_type`, `invalid_scope`, ...)")
-    responses = {
+                        "`invalid_grant`, `unsupported_grant_type`, `invalid_scope`, ...); or, "
+                        f"as a problem, {malformed}")
+    bad_request["content"][PROBLEM_JSON] = problem_content()[PROBLEM_JSON]
+    return {
         "400": bad_request,
         "401": _json("OAuthError", "`invalid_client`: the client failed to authenticate "
-                     "(an unknown client and a wrong secret alike)", {
+                     "(an unknown client and a wrong secret alike)" + also_401, {
                          "WWW-Authenticate": {"description": "`Basic`", "schema": _string}}),
+        "413": _check("PayloadTooLarge"),
+        "415": _check("UnsupportedMediaType"),
         "503": _check("ServiceUnavailable"),
     }
-    if body:
-        malformed = CHECK_RESPONSES["MalformedJson"][1]["description"]
-        bad_request["description"] += f"; or, as a problem, {malformed}"
-        bad_request["content"][PROBLEM_JSON] = problem_content()[PROBLEM_JSON]
-        responses.update({"413": _check("PayloadTooLarge"), "415": _check("UnsupportedMediaType")})
-    return responses
+
+
+# Authlib answers a token_type_hint it does not know with 401.
+_TOKEN_TYPE = ("; `unsupported_token_type`: a `token_type_hint` other than `access_token` or "
+               "`refresh_token`")
 
 
 def _form(name: str) -> dict:
@@ -243,12 +247,12 @@ PATHS = {
         "responses": {"200": {"description": "revoked, or not a token of this client: the same "
                                              "answer either way",
                               "content": {"application/json": {"schema": {"type": "object"}}}},
-                      **_oauth_errors()}}},
+                      **_oauth_errors(_TOKEN_TYPE)}}},
     "/oauth/introspect": {"post": {
         "tags": [TAG], "summary": "Introspect one of this client's tokens (RFC 7662)",
         "security": CLIENT_AUTH, "requestBody": _form("TokenActionRequest"),
         "responses": {"200": _json("Introspection", "`active: false` for a token that is not "
-                                   "live or not this client's"), **_oauth_errors()}}},
+                                   "live or not this client's"), **_oauth_errors(_TOKEN_TYPE)}}},
     "/oauth/device_authorization": {"post": {
         "tags": [TAG], "summary": "Start scan-to-login (RFC 8628 device authorization)",
         "security": CLIENT_AUTH, "requestBody": _form("DeviceAuthorizationRequest"),
