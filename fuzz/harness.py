@@ -123,6 +123,9 @@ class TimeBox:
         return time.monotonic() - started < self.share
 
 
+OTHER_METHODS = "other methods"
+
+
 class Tally:
     """What the run sent: requests and answers by operation and status."""
 
@@ -132,16 +135,17 @@ class Tally:
     def note(self, operation: str, method: str, status: int) -> None:
         """Answers to the operation's own method; other methods (405) are counted apart."""
         own = operation.startswith(method + " ")
-        self.statuses[operation if own else "other methods"][status] += 1
+        self.statuses[operation if own else OTHER_METHODS][status] += 1
 
     def lines(self) -> list[str]:
-        total = sum(sum(c.values()) for c in self.statuses.values())
-        succeeded = sorted(op for op, c in self.statuses.items()
-                           if op != "other methods" and any(200 <= s < 400 for s in c))
+        operations = {op: c for op, c in self.statuses.items() if op != OTHER_METHODS}
+        succeeded = sorted(op for op, c in operations.items() if any(200 <= s < 400 for s in c))
         by_status = Counter()
         for counts in self.statuses.values():
             by_status.update(counts)
-        return [f"{total} requests to {len(self.statuses)} operations; answers by status: "
+        return [f"{sum(by_status.values())} requests to {len(operations)} operations ("
+                f"{sum(self.statuses[OTHER_METHODS].values())} of them with a method the path "
+                "does not take); answers by status: "
                 + ", ".join(f"{s}: {n}" for s, n in sorted(by_status.items())),
                 f"{len(succeeded)} operations answered 2xx/3xx at least once:",
                 *(f"  {op}" for op in succeeded)]
