@@ -15,13 +15,14 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import untrusted_json
 from app.config import Config
 from app.crypto import Vault
 from app.config import decode_key
 from app.errors import ServiceUnavailable, handle_problem, handle_unexpected, register_error_handlers
-from flask_smorest import Api
 
 from app.extensions import db, jwt, migrate, store
+from app.openapi import OneCodeApi
 from app.logs import configure_logging, install_request_logging
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         JSON_SORT_KEYS=False,
     )
+    untrusted_json.install(app)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["vault"] = Vault(decode_key(cfg.ENCRYPTION_KEY))
@@ -82,7 +84,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
 
     init_oidc(app)
     # One Api per application: flask-smorest keeps the OpenAPI document on it.
-    api = Api(app)
+    api = OneCodeApi(app)
     app.extensions["api"] = api
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
@@ -197,6 +199,8 @@ def _install_body_checks(app: Flask) -> None:
             if request.mimetype not in _BODY_TYPES:
                 raise UnsupportedMediaType("Send the body as application/json.")
 
+    app.before_request(untrusted_json.load_json_body)
+
 
 def _serve_docs_assets(app: Flask) -> None:
     # Swagger UI's files come from a package, so /api/docs works with no internet access.
@@ -205,7 +209,7 @@ def _serve_docs_assets(app: Flask) -> None:
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=3600)
 
 
-def _register_domains(app: Flask, api: Api) -> None:
+def _register_domains(app: Flask, api: OneCodeApi) -> None:
     """The explicit list of models, blueprints and CLI commands."""
     import importlib
 
@@ -216,6 +220,7 @@ def _register_domains(app: Flask, api: Api) -> None:
     from identity.enterprise_routes import blp as enterprises_blp
     from identity.face_routes import face_blp
     from identity.oidc.app_routes import blp as partners_blp
+    from identity.oidc.openapi import document_partner_endpoints
     from identity.oidc.routes import bp as oidc_bp
     from identity.proxy_routes import blp as proxies_blp
     from identity.routes import blp as identity_blp
@@ -228,6 +233,7 @@ def _register_domains(app: Flask, api: Api) -> None:
                       catalog_blp, mobile_blp, enterprises_blp, proxies_blp):
         api.register_blueprint(blueprint)
     connect_signals()
-    # The OpenID Connect provider answers as its RFCs say, outside the OpenAPI document.
+    # The OpenID Connect provider answers as its RFCs say; its own module documents it.
     app.register_blueprint(oidc_bp)
+    document_partner_endpoints(api.spec, app)
     cli.register(app)

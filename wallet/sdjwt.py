@@ -15,6 +15,8 @@ from sd_jwt.common import SDObj
 from sd_jwt.holder import SDJWTHolder
 from sd_jwt.issuer import SDJWTIssuer
 
+from app import untrusted_json
+
 VC_TYP = "vc+sd-jwt"
 KB_TYP = "kb+jwt"
 SEPARATOR = "~"
@@ -59,8 +61,9 @@ class Parsed:
         return SEPARATOR.join([self.jwt, *self.disclosures, ""])
 
 
-def parse(text: str) -> Parsed:
-    """Split an SD-JWT or presentation; ``ValueError`` when it is not one."""
+def parse(text: str, load=json.loads) -> Parsed:
+    """Split an SD-JWT or presentation, its header and payload read with ``load``;
+    ``ValueError`` when it is not one."""
     if not isinstance(text, str) or SEPARATOR not in text:
         raise ValueError("not an SD-JWT")
     jwt, *disclosures, key_binding = text.split(SEPARATOR)
@@ -68,13 +71,30 @@ def parse(text: str) -> Parsed:
     if len(parts) != 3:
         raise ValueError("not an SD-JWT")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = json.loads(b64url_decode(parts[1]))
+        header = load(b64url_decode(parts[0]))
+        payload = load(b64url_decode(parts[1]))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("not an SD-JWT") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise ValueError("not an SD-JWT")
     return Parsed(jwt, header, payload, disclosures, key_binding)
+
+
+def parse_untrusted(text: str) -> Parsed:
+    """``parse`` for text from outside: every JSON part, the disclosures and the key-binding
+    JWT's included, is loaded within ``app.untrusted_json``'s bounds first, since the
+    reference verifier and jwcrypto load them with plain ``json`` (a part nested thousands
+    deep would be a ``RecursionError``). ``ValueError`` when it is not an SD-JWT or a part
+    is out of bounds; parts that are not base64url are left to the verifiers to refuse."""
+    parsed = parse(text, load=untrusted_json.loads)
+    key_binding = parsed.key_binding.split(".")
+    for part in [*parsed.disclosures, *(key_binding[:2] if len(key_binding) == 3 else [])]:
+        try:
+            raw = b64url_decode(part)
+        except ValueError:
+            continue
+        untrusted_json.loads(raw)
+    return parsed
 
 
 def decode_disclosure(disclosure: str) -> tuple[str, object]:

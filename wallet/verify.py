@@ -49,7 +49,7 @@ def verify(text: str, audience: str | None = None) -> dict:
     audience or not); the issuer, type, status and disclosures are reported all the same.
     """
     try:
-        parsed = sdjwt.parse(text)
+        parsed = sdjwt.parse_untrusted(text)
     except ValueError:
         return _result([MALFORMED])
     payload, header = parsed.payload, parsed.header

@@ -152,7 +152,8 @@ def _csrf_token() -> str:
 
 def _csrf_ok() -> bool:
     sent = request.form.get("csrf_token", "")
-    return bool(sent) and hmac.compare_digest(sent, session.get("csrf", ""))
+    # As bytes: compare_digest refuses str with characters outside ASCII.
+    return bool(sent) and hmac.compare_digest(sent.encode(), session.get("csrf", "").encode())
 
 
 def _remember_sign_in(person_id: str, auth_time: int, acr: str, amr) -> dict:
@@ -231,7 +232,7 @@ def _redirect_error(error: OAuth2Error):
 
 def _fresh_enough(signed: dict) -> bool:
     max_age = request.values.get("max_age")
-    if max_age is None or not max_age.isdigit():
+    if max_age is None or not (max_age.isascii() and max_age.isdigit()):
         return True
     return clock.timestamp() - signed["t"] <= int(max_age)
 
@@ -270,6 +271,10 @@ def authorize():
         grant = server.get_consent_grant(end_user=subject)
     except OAuth2Error as error:
         return _redirect_error(error)
+    except ValueError:
+        # Authlib quotes some parameters (an unsupported response_type) in its error and
+        # refuses to build one whose description has characters RFC 6749 does not allow.
+        return _error_page("This sign-in link is not valid", "Its parameters are not valid.")
 
     scope = grant.request.scope
     if subject is None:

@@ -78,4 +78,6 @@ def test_bad_input_is_a_4xx_problem(client, body):
 def test_lone_surrogates_are_a_4xx_problem(client):
     response = client.post("/api/v1/service-points/token", data='{"client_id": "\\ud800", "client_secret": "\\udc00"}',
                            headers={"Content-Type": "application/json"})
-    assert response.status_code == 422
+    # Not Unicode text: refused as JSON before any field sees it (app.untrusted_json).
+    assert response.status_code == 400
+    assert response.json["type"].endswith("/malformed-json")
