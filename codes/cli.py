@@ -61,7 +61,7 @@ def revoke(kid):
     try:
         revoked, signing = revoke_key(kid)
     except UnknownSigningKey:
-        raise click.ClickException(f"no signing key has the kid {kid!r}") from None
+        raise click.BadParameter("no signing key has this kid", param_hint="KID") from None
     out = {"revoked": revoked.kid, "signing": signing.kid}
     db.session.commit()
     click.echo(json.dumps(out))
