@@ -15,22 +15,22 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import untrusted_json
-from app.config import Config
-from app.crypto import Vault
-from app.config import decode_key
-from app.errors import ServiceUnavailable, handle_problem, handle_unexpected, register_error_handlers
+from core import untrusted_json
+from core.config import Config
+from core.crypto import Vault
+from core.config import decode_key
+from core.errors import ServiceUnavailable, handle_problem, handle_unexpected, register_error_handlers
 
-from app.extensions import db, jwt, migrate, store
-from app.openapi import OneCodeApi
-from app.logs import configure_logging, install_request_logging
+from core.extensions import db, jwt, migrate, store
+from core.openapi import OneCodeApi
+from core.logs import configure_logging, install_request_logging
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
-MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "app.audit",
+MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
                  "identity.face_models", "identity.oidc.models", "identity.enterprise_models",
                  "catalog.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
@@ -77,7 +77,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
                      compare_type=True)
     store.init_app(app)
     jwt.init_app(app)
-    from app.auth import init_jwt
+    from core.auth import init_jwt
 
     init_jwt(app)
     from identity.oidc.server import init_oidc
@@ -89,7 +89,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     register_error_handlers(app)
-    from app import audit
+    from core import audit
 
     audit.init_app(app)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
@@ -97,7 +97,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
     app.register_error_handler(sqlalchemy.exc.TimeoutError, _database_error)
     install_request_logging(app)
-    from app.auth import check_bearer_first
+    from core.auth import check_bearer_first
 
     app.before_request(check_bearer_first)  # authentication before any look at the body
     _install_body_checks(app)

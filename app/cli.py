@@ -3,9 +3,9 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.audit import audit_cli
+    from core.audit import audit_cli
     from app.demo import demo_cli
-    from app.jobs import jobs_cli
+    from core.jobs import jobs_cli
     from catalog.cli import catalog_cli
     from codes.cli import keys_cli, service_point_cli
     from identity.oidc.cli import partner_cli

@@ -72,8 +72,8 @@ def seed_service_points() -> list[dict]:
 def seed():
     """Create the demo residents, service points, issuers, their first credentials and the
     catalogue (each once) and print the credentials to sign in with."""
-    from app import audit
-    from app.extensions import db
+    from core import audit
+    from core.extensions import db
     from catalog.demo import seed_catalogue
     from codes.keys import ensure_signing_key
     from wallet.demo import seed_credentials, seed_issuers

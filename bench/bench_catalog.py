@@ -67,7 +67,7 @@ def seed_residents(n: int) -> dict:
     from flask import current_app
     from sqlalchemy import text
 
-    from app.extensions import db
+    from core.extensions import db
     from catalog.models import Policy  # noqa: F401  (tables known)
     from identity.models import Person
     from wallet.issuers import create_issuer
@@ -140,7 +140,7 @@ def seed_residents(n: int) -> dict:
 def bench_evaluation(app, n: int) -> dict:
     from sqlalchemy import delete, func, select
 
-    from app.extensions import db
+    from core.extensions import db
     from catalog import policies
     from catalog.models import Notice, PolicyMatch
 
@@ -182,7 +182,7 @@ def bench_evaluation(app, n: int) -> dict:
 
 def prepare_home(app, base: str) -> list[str]:
     """Residents with a full home screen; returns their access tokens."""
-    from app.extensions import db
+    from core.extensions import db
     from catalog import applications, policies
     from catalog.demo import seed_catalogue
     from identity.service import get_person_by_id_number

@@ -127,7 +127,7 @@ def main() -> None:
     app, env = prepared_app("facebench", 14, CODE_TTL_SECONDS=60)
     from sqlalchemy import select
 
-    from app.extensions import db
+    from core.extensions import db
     created = app.test_cli_runner().invoke(
         args=["service-point", "create", "Bench counter", "--purpose", PURPOSE])
     service_point = json.loads(created.output)

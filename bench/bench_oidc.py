@@ -65,8 +65,8 @@ end
 
 def _prepare_codes(app, count: int, challenge: str) -> tuple[dict, list[str]]:
     """One resident, one partner, and ``count`` codes waiting to be exchanged."""
-    from app import clock
-    from app.extensions import db
+    from core import clock
+    from core.extensions import db
     from identity.oidc.models import AuthorizationCode, digest
     from identity.oidc.service import create_partner, grant_consent
     from identity.oidc.subjects import remember_subject
@@ -138,7 +138,7 @@ def main() -> None:
     with app.app_context():
         from sqlalchemy import func, select
 
-        from app.extensions import db
+        from core.extensions import db
         from identity.oidc.models import OAuthToken
 
         results["exchange"]["tokens_stored"] = db.session.scalar(select(func.count(OAuthToken.id)))

@@ -75,7 +75,7 @@ def main() -> None:
     app, env = prepared_app("bench", 15, CODE_TTL_SECONDS=60)
     from sqlalchemy import select
 
-    from app.extensions import db
+    from core.extensions import db
     created = app.test_cli_runner().invoke(
         args=["service-point", "create", "Bench counter", "--purpose", PURPOSE])
     service_point = json.loads(created.output)
@@ -130,7 +130,7 @@ def main() -> None:
             os.unlink(path)
 
     with app.app_context():
-        from app.audit import verify_chain
+        from core.audit import verify_chain
 
         chain = verify_chain()
     print(f"audit chain after the run: {chain.entries} entries sealed, {chain.unsealed} unsealed, "

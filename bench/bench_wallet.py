@@ -94,9 +94,9 @@ class Client(threading.local):
 
 def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: str):
     """Residents with a resident-id each, and ``per_resident`` pending requests per resident."""
-    from app import audit
-    from app.extensions import db
-    from app.tokens import start_session
+    from core import audit
+    from core.extensions import db
+    from core.tokens import start_session
     from codes.scans import scan_code
     from codes.service import issue_code
     from identity.service import register_resident, resident_claims

@@ -56,7 +56,7 @@ def main() -> None:
     if "scans" in wanted:
         from sqlalchemy import select
 
-        from app.extensions import db
+        from core.extensions import db
         from codes.service import issue_code
         from identity.models import Person
 

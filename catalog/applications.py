@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, or_, select
 
-from app import audit, clock
-from app.clients import InvalidClient
-from app.errors import NotFound, Problem, ValidationProblem
-from app.extensions import db
-from app.ids import new_id
+from core import audit, clock
+from core.clients import InvalidClient
+from core.errors import NotFound, Problem, ValidationProblem
+from core.extensions import db
+from core.ids import new_id
 from catalog import items, notices
 from catalog.models import (ACCEPTED, COMPLETED, DRAFT, IN_PROGRESS, REJECTED, SUBMITTED, Application,
                             Bundle, ServiceItem)

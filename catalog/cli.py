@@ -12,8 +12,8 @@ import click
 import yaml
 from flask.cli import AppGroup
 
-from app.errors import ValidationProblem
-from app.extensions import db
+from core.errors import ValidationProblem
+from core.extensions import db
 
 catalog_cli = AppGroup("catalog", help="Credential types, service items and bundles.")
 
@@ -104,8 +104,8 @@ def evaluate_policies():
 def application_status(application_id, status, note):
     """Move an application on, for whichever department handles it (no department check;
     departments use POST /api/v1/issuer/applications/ID/status); the resident gets a notice."""
-    from app import audit
-    from app.errors import Problem
+    from core import audit
+    from core.errors import Problem
     from catalog import applications
 
     try:

@@ -28,7 +28,7 @@ def seed_policy() -> dict:
     """The demo policy publisher (its secret derived, like every demo secret) and its policy,
     evaluated at once (a job: synchronous on the embedded default)."""
     from app.demo import demo_secret
-    from app.extensions import db
+    from core.extensions import db
     from catalog import jobs, policies
     from catalog.models import Policy
     from wallet.issuers import create_issuer, get_issuer_by_client_id

@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import select
 
-from app.extensions import db
+from core.extensions import db
 from catalog.models import Bundle, ServiceItem
 from wallet.catalogue import LoadReport, check_entries, upsert
 from wallet.models import CredentialType

@@ -7,7 +7,7 @@ twice changes nothing more.
 """
 from __future__ import annotations
 
-from app.jobs import JobFailed, WorkUnit, enqueue, queue, synchronous  # noqa: F401  (the catalogue's callers use them from here)
+from core.jobs import JobFailed, WorkUnit, enqueue, queue, synchronous  # noqa: F401  (the catalogue's callers use them from here)
 
 
 def evaluate_policy_job(policy_id: str) -> dict:

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import changes
-from app.extensions import db
-from app.models import UTCDateTime, created_column, id_column
+from core import changes
+from core.extensions import db
+from core.models import UTCDateTime, created_column, id_column
 
 
 class ServiceItem(db.Model):

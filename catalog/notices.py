@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from app import changes, clock
-from app.errors import NotFound
-from app.extensions import db
-from app.ids import new_id
+from core import changes, clock
+from core.errors import NotFound
+from core.extensions import db
+from core.ids import new_id
 from catalog.models import Notice
 
 APPLICATION = "application"

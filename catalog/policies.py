@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 
-from app import audit, changes, clock
-from app.errors import Forbidden, NotFound, ValidationProblem
-from app.extensions import db
-from app.ids import new_id
-from app.models import insert_for
+from core import audit, changes, clock
+from core.errors import Forbidden, NotFound, ValidationProblem
+from core.extensions import db
+from core.ids import new_id
+from core.models import insert_for
 from catalog import notices, rules
 from catalog.items import is_id
 from catalog.models import FOUND, LAPSED, TAKEN_UP, Policy, PolicyMatch

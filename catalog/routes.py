@@ -4,11 +4,11 @@ publishing policies (policy publishers)."""
 from flask import g
 from flask_smorest import Blueprint
 
-from app import clock
-from app.auth import BEARER, ISSUER, RESIDENT, require
-from app.errors import NotFound
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
+from core import clock
+from core.auth import BEARER, ISSUER, RESIDENT, require
+from core.errors import NotFound
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from catalog import applications, items, jobs, policies
 from catalog.schemas import (
     ApplicationCreateSchema,

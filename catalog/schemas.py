@@ -3,7 +3,7 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.schemas import Text
+from core.schemas import Text
 
 _CODE = validate.Length(min=1, max=64)
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import click
 from flask.cli import AppGroup
 
-from app import clock
-from app.clients import add_switch_commands
-from app.extensions import db
+from core import clock
+from core.clients import add_switch_commands
+from core.extensions import db
 
 keys_cli = AppGroup("keys", help="Code signing keys.")
 service_point_cli = AppGroup("service-point", help="Service points that scan codes.")

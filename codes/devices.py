@@ -32,11 +32,11 @@ import pyotp
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from app import clock
-from app.errors import NotFound
-from app.extensions import db
-from app.ids import new_id
-from app.store import redis_client
+from core import clock
+from core.errors import NotFound
+from core.extensions import db
+from core.ids import new_id
+from core.store import redis_client
 from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
 from codes.models import Device
 

@@ -1,6 +1,6 @@
 """The problems that the code and scanning routes answer with (type, status and title only)."""
-from app.clients import InvalidClient  # noqa: F401  (one definition, in app.clients)
-from app.errors import Problem
+from core.clients import InvalidClient  # noqa: F401  (one definition, in core.clients)
+from core.errors import Problem
 
 
 class CodeMalformed(Problem):

@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import or_, select, text
 
-from app import clock
-from app.extensions import db
-from app.ids import new_handle
-from app.models import add_with_random_key
+from core import clock
+from core.extensions import db
+from core.ids import new_handle
+from core.models import add_with_random_key
 from codes.format import Claims, CodeSigner, Keyring, SignedCode, UnknownKey
 from codes.models import SigningKey
 

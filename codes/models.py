@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import changes
-from app.extensions import db
-from app.models import UTCDateTime, created_column, id_column
+from core import changes
+from core.extensions import db
+from core.models import UTCDateTime, created_column, id_column
 
 
 class SigningKey(db.Model):

@@ -2,12 +2,12 @@
 from flask import g, make_response
 from flask_smorest import Blueprint
 
-from app import clock
-from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
-from app.extensions import db
-from app.models import commit_if_begun
-from app.responses import json_response
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
+from core import clock
+from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
+from core.extensions import db
+from core.models import commit_if_begun
+from core.responses import json_response
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
 from codes.schemas import (

@@ -28,9 +28,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, clock
-from app.extensions import db
-from app.store import redis_client
+from core import audit, clock
+from core.extensions import db
+from core.store import redis_client
 from codes import devices, keys, service
 from codes.errors import (
     CodeAlreadyUsed,

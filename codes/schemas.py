@@ -1,7 +1,7 @@
 """Request and response bodies of the code routes (marshmallow; they make the OpenAPI document)."""
 from marshmallow import Schema, fields, validate
 
-from app.schemas import ProblemSchema, Text  # noqa: F401  (Text is imported from here too)
+from core.schemas import ProblemSchema, Text  # noqa: F401  (Text is imported from here too)
 
 
 class CodeSchema(Schema):

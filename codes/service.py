@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 
 from flask import current_app
 
-from app import clock
-from app.store import redis_client
+from core import clock
+from core.store import redis_client
 from codes import keys, render
 from codes.format import PERSON, Claims, new_cti
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import clock
-from app.extensions import db
-from app.ids import new_handle, new_id
-from app.clients import (
+from core import clock
+from core.extensions import db
+from core.ids import new_handle, new_id
+from core.clients import (
     check_secret,
     hash_secret,
     new_secret,
@@ -15,7 +15,7 @@ from app.clients import (
     set_active,
     token_claims,
 )
-from app.tokens import client_token
+from core.tokens import client_token
 from codes.models import ServicePoint
 
 CLIENT_KIND = "service-point"

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from flask import Flask
 
 from app import create_app
-from app.auth import ISSUER, RESIDENT, SERVICE_POINT
+from core.auth import ISSUER, RESIDENT, SERVICE_POINT
 
 SECONDS = float(os.environ.get("FUZZ_SECONDS", "120"))
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import schemathesis
 
-from app.auth import RESIDENT
+from core.auth import RESIDENT
 from fuzz.harness import (EXAMPLES, SEED, DemoTokens, Tally, TimeBox, bearer_kinds, build_app,
                           demo_ids)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from blinker import signal
 from sqlalchemy import select
 
-from app import clock
-from app.extensions import db
+from core import clock
+from core.extensions import db
 from identity.models import Person
 
 RESIDENT_ID = "resident-id"

@@ -20,9 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import changes
-from app.extensions import db
-from app.models import UTCDateTime, created_column, id_column
+from core import changes
+from core.extensions import db
+from core.models import UTCDateTime, created_column, id_column
 
 ADMIN = "admin"
 STAFF = "staff"

@@ -7,11 +7,11 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app import clock
-from app.auth import BEARER, RESIDENT, require
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM
-from app.schemas import ProblemSchema, Text
+from core import clock
+from core.auth import BEARER, RESIDENT, require
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM
+from core.schemas import ProblemSchema, Text
 from codes.format import ENTERPRISE
 from codes.schemas import CodeSchema
 from identity import enterprises, shown_codes

@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import audit, clock
-from app.errors import NotFound, Problem, ValidationProblem
-from app.extensions import db
-from app.ids import new_handle, new_id
+from core import audit, clock
+from core.errors import NotFound, Problem, ValidationProblem
+from core.extensions import db
+from core.ids import new_handle, new_id
 from identity import service as identity
 from identity import uscc as gb32100
 from identity.enterprise_models import (

@@ -1,6 +1,6 @@
 """The problems that identity answers with. Each names its short type, status and title only."""
-from app.auth import ExpiredToken as TokenExpired, InvalidToken  # noqa: F401  (one definition, in app.auth)
-from app.errors import Problem
+from core.auth import ExpiredToken as TokenExpired, InvalidToken  # noqa: F401  (one definition, in core.auth)
+from core.errors import Problem
 
 
 class AlreadyRegistered(Problem):

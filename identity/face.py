@@ -14,11 +14,11 @@ from typing import Callable
 import numpy as np
 from flask import current_app
 
-from app import audit, clock
-from app.errors import Problem, ServiceUnavailable
-from app.extensions import db
-from app.store import redis_client
-from app.tokens import start_session
+from core import audit, clock
+from core.errors import Problem, ServiceUnavailable
+from core.extensions import db
+from core.store import redis_client
+from core.tokens import start_session
 from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models import UTCDateTime, created_column
+from core.extensions import db
+from core.models import UTCDateTime, created_column
 
 
 class FaceTemplate(db.Model):

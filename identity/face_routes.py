@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.auth import BEARER, RESIDENT, SERVICE_POINT, require
-from app.errors import NotFound
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
+from core.errors import NotFound
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
 from codes.devices import check_device_proof
 from codes.scans import get_scan
 from identity import face, reauthentication, service

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from datetime import date
 
-from app import clock
+from core import clock
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"

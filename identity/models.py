@@ -9,9 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import changes
-from app.extensions import db
-from app.models import UTCDateTime, created_column, id_column
+from core import changes
+from core.extensions import db
+from core.models import UTCDateTime, created_column, id_column
 
 ACTIVE = "active"
 SUSPENDED = "suspended"

@@ -19,9 +19,9 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
-from app import audit, clock
-from app.errors import NotFound, Problem, ValidationProblem
-from app.extensions import db
+from core import audit, clock
+from core.errors import NotFound, Problem, ValidationProblem
+from core.extensions import db
 from identity import service as identity
 from identity.enterprise_models import ACTIVE, ENDED, INVITED, RELATIONS, Proxy
 from identity.id_numbers import validate_id_number

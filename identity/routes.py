@@ -2,9 +2,9 @@
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from app.auth import BEARER, RESIDENT, require
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
+from core.auth import BEARER, RESIDENT, require
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import assurance, service, sessions
 from identity.errors import InvalidToken
 from identity.throttle import per_address

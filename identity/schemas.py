@@ -5,7 +5,7 @@ password strength) live in the service, which reports them by field in the same 
 """
 from marshmallow import Schema, fields, validate
 
-from app.clock import rfc3339
+from core.clock import rfc3339
 
 
 class UTCDateTimeField(fields.DateTime):

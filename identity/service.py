@@ -12,13 +12,13 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import clock
-from app.crypto import Vault
-from app.errors import ValidationProblem
-from app.extensions import db
-from app.ids import new_handle, new_id
-from app.store import redis_client
-from app.tokens import start_session
+from core import clock
+from core.crypto import Vault
+from core.errors import ValidationProblem
+from core.extensions import db
+from core.ids import new_handle, new_id
+from core.store import redis_client
+from core.tokens import start_session
 from identity import passwords, totp
 from identity.errors import (
     AlreadyRegistered,

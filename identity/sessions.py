@@ -1,8 +1,8 @@
 """Refreshing and ending a resident's sign-in (the token families of ``app.tokens``)."""
 from __future__ import annotations
 
-from app.auth import InvalidToken, decode_token
-from app.tokens import end_session, rotate
+from core.auth import InvalidToken, decode_token
+from core.tokens import end_session, rotate
 from identity.errors import SubjectSuspended
 from identity.models import ACTIVE
 from identity.service import get_person

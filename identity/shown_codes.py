@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from app import audit, clock
-from app.extensions import db
-from app.store import redis_client
+from core import audit, clock
+from core.extensions import db
+from core.store import redis_client
 from codes import service as codes
 from codes.errors import CodeInvalid, SubjectSuspended
 from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti

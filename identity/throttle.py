@@ -27,7 +27,7 @@ from typing import Callable
 
 import redis
 
-from app import clock
+from core import clock
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def per_caller(scope: str, caller: str, limit: int, window_seconds: int) -> None
     ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
     window ends. ``caller`` is an opaque tag (``ip:<digest>``, ``person:<id>``), never
     personal data; the key expires after two windows."""
-    from app.store import redis_client
+    from core.store import redis_client
     from identity.errors import TooManyAttempts
 
     now = clock.timestamp()

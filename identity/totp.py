@@ -12,8 +12,8 @@ import pyotp
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
-from app import clock
-from app.extensions import db
+from core import clock
+from core.extensions import db
 from identity.models import Person
 
 PERIOD = 30

@@ -26,10 +26,10 @@ import redis
 from flask import current_app
 from sqlalchemy import case, select
 
-from app import changes, clock
-from app.extensions import db
-from app.responses import dumps
-from app.store import redis_client
+from core import changes, clock
+from core.extensions import db
+from core.responses import dumps
+from core.store import redis_client
 from catalog import applications, notices, policies
 from codes import scans
 from codes.service import NOT_READ, code_key, current_code

@@ -2,10 +2,10 @@
 from flask import g
 from flask_smorest import Blueprint
 
-from app.auth import BEARER, RESIDENT, require
-from app.extensions import db
-from app.models import commit_if_begun
-from app.responses import json_response
+from core.auth import BEARER, RESIDENT, require
+from core.extensions import db
+from core.models import commit_if_begun
+from core.responses import json_response
 from catalog import notices
 from mobile_api import home as home_screen
 from mobile_api.home import notice_body

@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from flask_sqlalchemy.session import Session
 
 from app import create_app
-from app.extensions import db
-from app.store import redis_client
+from core.extensions import db
+from core.store import redis_client
 
 START = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 # Rows that migrations put in (reference data): committing tests leave these tables alone.

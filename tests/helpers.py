@@ -84,7 +84,7 @@ def race(app, threads: int, send) -> list[int]:
     client; returns the response statuses, sorted. For tests on ``committing_app``."""
     import threading
 
-    from app.extensions import db
+    from core.extensions import db
 
     # Requests from this thread share the test's app context and session: end its
     # transaction, which on SQLite (BEGIN IMMEDIATE) would hold the write lock.

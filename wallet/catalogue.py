@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app import clock
-from app.errors import ValidationProblem
-from app.extensions import db
+from core import clock
+from core.errors import ValidationProblem
+from core.extensions import db
 from wallet.models import KINDS, CredentialType
 
 # Claims that every credential carries in the clear; the rest are selectively disclosable.

@@ -4,9 +4,9 @@ import json
 import click
 from flask.cli import AppGroup
 
-from app.clients import add_switch_commands
-from app.errors import Problem
-from app.extensions import db
+from core.clients import add_switch_commands
+from core.errors import Problem
+from core.extensions import db
 
 issuer_cli = AppGroup("issuer", help="Issuers (departments) that issue credentials.")
 

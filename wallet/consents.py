@@ -14,10 +14,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app import audit, changes, clock
-from app.errors import NotFound, ValidationProblem
-from app.extensions import db
-from app.ids import new_id
+from core import audit, changes, clock
+from core.errors import NotFound, ValidationProblem
+from core.extensions import db
+from core.ids import new_id
 from codes import scans, service_points
 from codes.models import ServicePoint
 from identity import service as identity

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import clock
-from app.errors import NotFound
-from app.extensions import db
-from app.ids import new_handle, new_id
-from app.clients import (
+from core import clock
+from core.errors import NotFound
+from core.extensions import db
+from core.ids import new_handle, new_id
+from core.clients import (
     check_secret,
     hash_secret,
     new_secret,
@@ -17,7 +17,7 @@ from app.clients import (
     set_active,
     token_claims,
 )
-from app.tokens import client_token
+from core.tokens import client_token
 from wallet import keys
 from wallet.errors import UnknownType
 from wallet.models import CredentialType, Issuer, IssuerKey

@@ -10,10 +10,10 @@ from flask import current_app
 from jwcrypto.jwk import JWK
 from sqlalchemy import select, update
 
-from app import clock
-from app.extensions import db
-from app.ids import new_handle
-from app.models import insert_for
+from core import clock
+from core.extensions import db
+from core.ids import new_handle
+from core.models import insert_for
 from wallet.models import HolderKey, IssuerKey
 from wallet.sdjwt import b64url
 

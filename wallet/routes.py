@@ -3,11 +3,11 @@ and materials shared with service points after a scan."""
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from app import clock
-from app.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
-from app.errors import NotFound
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
+from core import clock
+from core.auth import BEARER, ISSUER, RESIDENT, SERVICE_POINT, require
+from core.errors import NotFound
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
 from identity import shown_codes
 from wallet import consents, issuers, service, status, verify

@@ -15,7 +15,7 @@ from sd_jwt.common import SDObj
 from sd_jwt.holder import SDJWTHolder
 from sd_jwt.issuer import SDJWTIssuer
 
-from app import untrusted_json
+from core import untrusted_json
 
 VC_TYP = "vc+sd-jwt"
 KB_TYP = "kb+jwt"

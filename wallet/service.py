@@ -13,11 +13,11 @@ from blinker import signal
 from flask import current_app
 from sqlalchemy import and_, select
 
-from app import audit, changes, clock
-from app.errors import NotFound, ValidationProblem
-from app.extensions import db
-from app.ids import new_id
-from app.models import insert_for
+from core import audit, changes, clock
+from core.errors import NotFound, ValidationProblem
+from core.extensions import db
+from core.ids import new_id
+from core.models import insert_for
 from identity.id_numbers import mask_id_number
 from wallet import keys, sdjwt, status
 from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType

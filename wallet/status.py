@@ -16,8 +16,8 @@ from flask import current_app
 from jwcrypto.jws import JWS
 from sqlalchemy import select
 
-from app import clock
-from app.extensions import db
+from core import clock
+from core.extensions import db
 from wallet import keys, sdjwt
 from wallet.models import Credential, StatusList
 

@@ -14,8 +14,8 @@ from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 from sd_jwt.verifier import SDJWTVerifier
 
-from app import clock
-from app.extensions import db
+from core import clock
+from core.extensions import db
 from wallet import issuers, keys, sdjwt, status
 from wallet.catalogue import REGISTERED_CLAIMS
 from wallet.models import IssuerKey

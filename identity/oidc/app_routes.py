@@ -4,11 +4,11 @@ from datetime import datetime, timezone
 from flask import g
 from flask_smorest import Blueprint
 
-from app.auth import BEARER, RESIDENT, require
-from app.clock import rfc3339
-from app.errors import NotFound
-from app.extensions import db
-from app.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
+from core.auth import BEARER, RESIDENT, require
+from core.clock import rfc3339
+from core.errors import NotFound
+from core.extensions import db
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity.errors import InvalidToken
 from identity.oidc import device, service
 from identity.oidc.schemas import LoginRequestSchema, PartnerSchema

@@ -4,9 +4,9 @@ import json
 import click
 from flask.cli import AppGroup
 
-from app.clients import add_switch_commands
-from app.errors import ValidationProblem
-from app.extensions import db
+from core.clients import add_switch_commands
+from core.errors import ValidationProblem
+from core.extensions import db
 
 partner_cli = AppGroup("partner", help="Partner apps that sign their users in with OneCode.")
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from app import clock
-from app.store import redis_client
+from core import clock
+from core.store import redis_client
 from identity.errors import TooManyAttempts
 from identity.oidc.models import digest
 

@@ -31,7 +31,7 @@ from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from authlib.consts import default_json_headers
 from flask import current_app, request
 
-from app import clock
+from core import clock
 from identity.oidc import device, keys, service
 from identity.oidc.models import AuthorizationCode, digest
 from identity.oidc.subjects import signed_in_subject, user_info

@@ -21,10 +21,10 @@ from flask import current_app
 from joserfc.jwk import RSAKey
 from sqlalchemy import or_, select
 
-from app import clock
-from app.extensions import db
-from app.ids import new_handle
-from app.models import add_with_random_key
+from core import clock
+from core.extensions import db
+from core.ids import new_handle
+from core.models import add_with_random_key
 from identity.oidc.models import IdTokenKey
 
 ALG = "RS256"

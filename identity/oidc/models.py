@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.extensions import db
-from app.models import UTCDateTime, created_column
+from core import clock
+from core.extensions import db
+from core.models import UTCDateTime, created_column
 
 # The scopes this provider knows, in the order pages list them.
 SUPPORTED_SCOPES = ("openid", "profile", "phone")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from apispec import APISpec
 from flask import Flask
 
-from app.openapi import CHECK_RESPONSES, problem_content
-from app.schemas import PROBLEM_JSON
+from core.openapi import CHECK_RESPONSES, problem_content
+from core.schemas import PROBLEM_JSON
 from identity.oidc.models import SUPPORTED_SCOPES
 
 TAG = "OpenID Connect"

@@ -16,8 +16,8 @@ from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, jsonify, render_template, request, session
 from markupsafe import Markup
 
-from app import clock
-from app.extensions import db
+from core import clock
+from core.extensions import db
 from identity import service as identity_service
 from identity.errors import InvalidCredentials, OtpRequired, SubjectSuspended, TooManyAttempts
 from identity.oidc import device, keys, service

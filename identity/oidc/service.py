@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import and_, delete, insert, or_, select, update
 
-from app import clock
-from app.clients import set_active
-from app.errors import NotFound, ValidationProblem
-from app.extensions import db
-from app.ids import new_id
+from core import clock
+from core.clients import set_active
+from core.errors import NotFound, ValidationProblem
+from core.extensions import db
+from core.ids import new_id
 from identity.oidc.models import (
     SUPPORTED_SCOPES,
     AuthorizationCode,

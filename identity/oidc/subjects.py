@@ -12,8 +12,8 @@ from authlib.oidc.core import UserInfo
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import insert_for
+from core.extensions import db
+from core.models import insert_for
 from identity.models import ACTIVE, Person
 from identity.oidc.models import ClientRules, PairwiseSubject
 from identity.service import get_person, phone_of

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 12:56:36.189443
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -37,8 +37,8 @@ def upgrade():
     sa.Column('totp_last_step', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('assurance_level', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_persons')),
     sa.UniqueConstraint('handle', name=op.f('uq_persons_handle')),
     sa.UniqueConstraint('id_number_index', name=op.f('uq_persons_id_number_index')),
@@ -51,7 +51,7 @@ def upgrade():
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('purposes', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_points')),
     sa.UniqueConstraint('client_id', name=op.f('uq_service_points_client_id'))
     )
@@ -59,9 +59,9 @@ def upgrade():
     sa.Column('kid', sa.String(length=16), nullable=False),
     sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
     sa.Column('public_key', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('activates_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('activates_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('kid', name=op.f('pk_signing_keys'))
     )
     op.create_table('devices',
@@ -70,8 +70,8 @@ def upgrade():
     sa.Column('secret_enc', sa.LargeBinary(), nullable=False),
     sa.Column('period', sa.Integer(), nullable=False),
     sa.Column('last_step', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('removed_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('removed_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_devices_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_devices'))
     )
@@ -85,8 +85,8 @@ def upgrade():
     sa.Column('person_id', sa.String(length=32), nullable=True),
     sa.Column('purpose', sa.String(length=64), nullable=False),
     sa.Column('code_kind', sa.String(length=16), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('shared', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_scans_person_id_persons'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['service_point_id'], ['service_points.id'], name=op.f('fk_scans_service_point_id_service_points')),

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -26,7 +26,7 @@ def upgrade():
     op.create_table('audit_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('refs', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=True),
@@ -46,14 +46,14 @@ def upgrade():
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('claims', sa.JSON(), nullable=False),
     sa.Column('required', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('vct', name=op.f('pk_credential_types'))
     )
     op.create_table('holder_keys',
     sa.Column('holder_index', sa.String(length=64), nullable=False),
     sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
     sa.Column('public_jwk', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('holder_index', name=op.f('pk_holder_keys'))
     )
     op.create_table('issuers',
@@ -64,7 +64,7 @@ def upgrade():
     sa.Column('types', sa.JSON(), nullable=False),
     sa.Column('policy_publisher', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_issuers')),
     sa.UniqueConstraint('client_id', name=op.f('uq_issuers_client_id'))
     )
@@ -72,7 +72,7 @@ def upgrade():
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('full', sa.Boolean(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_status_lists'))
     )
     op.create_table('credentials',
@@ -83,10 +83,10 @@ def upgrade():
     sa.Column('sd_jwt_enc', sa.LargeBinary(), nullable=False),
     sa.Column('status_list_id', sa.String(length=32), nullable=False),
     sa.Column('status_idx', sa.Integer(), nullable=False),
-    sa.Column('issued_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('valid_from', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('valid_until', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('issued_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('valid_from', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_until', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revocation_reason', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['issuer_id'], ['issuers.id'], name=op.f('fk_credentials_issuer_id_issuers')),
     sa.ForeignKeyConstraint(['status_list_id'], ['status_lists.id'], name=op.f('fk_credentials_status_list_id_status_lists')),
@@ -103,8 +103,8 @@ def upgrade():
     sa.Column('issuer_id', sa.String(length=32), nullable=True),
     sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
     sa.Column('public_key', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['issuer_id'], ['issuers.id'], name=op.f('fk_issuer_keys_issuer_id_issuers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('kid', name=op.f('pk_issuer_keys'))
     )
@@ -121,10 +121,10 @@ def upgrade():
     sa.Column('types', sa.JSON(), nullable=False),
     sa.Column('missing', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('shared_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shared_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_material_requests_person_id_persons'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['scan_id'], ['scans.id'], name=op.f('fk_material_requests_scan_id_scans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['service_point_id'], ['service_points.id'], name=op.f('fk_material_requests_service_point_id_service_points')),
@@ -161,7 +161,7 @@ STANDARD_TYPES = [
 def seed_standard_types():
     table = sa.table('credential_types', sa.column('vct', sa.String), sa.column('kind', sa.String),
                      sa.column('name', sa.String), sa.column('claims', sa.JSON),
-                     sa.column('required', sa.JSON), sa.column('created_at', app.models.UTCDateTime()))
+                     sa.column('required', sa.JSON), sa.column('created_at', core.models.UTCDateTime()))
     now = datetime.now(timezone.utc)
     op.bulk_insert(table, [
         {"vct": vct, "kind": kind, "name": name, "claims": claims,

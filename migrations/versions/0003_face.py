@@ -8,7 +8,7 @@ Create Date: 2026-11-25 13:33:30.001175
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -24,9 +24,9 @@ def upgrade():
     sa.Column('person_id', sa.String(length=32), nullable=False),
     sa.Column('template_enc', sa.LargeBinary(), nullable=False),
     sa.Column('portrait_matched', sa.Boolean(), nullable=False),
-    sa.Column('consented_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consented_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_face_templates_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id', name=op.f('pk_face_templates'))
     )

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 13:40:42.798088
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -27,7 +27,7 @@ def upgrade():
     sa.Column('redirect_uris', sa.Text(), nullable=False),
     sa.Column('scope', sa.Text(), nullable=False),
     sa.Column('sector', sa.String(length=32), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('client_id', name=op.f('pk_oauth_clients'))
     )
     op.create_table('oauth_signing_keys',
@@ -35,8 +35,8 @@ def upgrade():
     sa.Column('alg', sa.String(length=8), nullable=False),
     sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
     sa.Column('public_jwk', sa.Text(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('retired_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('kid', name=op.f('pk_oauth_signing_keys'))
     )
     op.create_table('oauth_codes',
@@ -51,8 +51,8 @@ def upgrade():
     sa.Column('auth_time', sa.Integer(), nullable=False),
     sa.Column('acr', sa.String(length=8), nullable=False),
     sa.Column('amr', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_oauth_codes_client_id_oauth_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_oauth_codes_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('code_hash', name=op.f('pk_oauth_codes'))
@@ -65,8 +65,8 @@ def upgrade():
     sa.Column('person_id', sa.String(length=32), nullable=False),
     sa.Column('client_id', sa.String(length=32), nullable=False),
     sa.Column('scope', sa.Text(), nullable=False),
-    sa.Column('granted_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('granted_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_oauth_consents_client_id_oauth_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_oauth_consents_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_consents')),
@@ -76,7 +76,7 @@ def upgrade():
     sa.Column('sub', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=32), nullable=False),
     sa.Column('person_id', sa.String(length=32), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_oauth_subjects_client_id_oauth_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_oauth_subjects_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('sub', name=op.f('pk_oauth_subjects'))
@@ -99,8 +99,8 @@ def upgrade():
     sa.Column('auth_time', sa.Integer(), nullable=False),
     sa.Column('acr', sa.String(length=8), nullable=False),
     sa.Column('amr', sa.String(length=64), nullable=False),
-    sa.Column('access_revoked_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('refresh_revoked_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('access_revoked_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('refresh_revoked_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['oauth_clients.client_id'], name=op.f('fk_oauth_tokens_client_id_oauth_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_oauth_tokens_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_tokens')),

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 13:46:51.763513
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -28,9 +28,9 @@ def upgrade():
     sa.Column('handle', sa.String(length=12), nullable=False),
     sa.Column('registered_by', sa.String(length=32), nullable=False),
     sa.Column('verified', sa.Boolean(), nullable=False),
-    sa.Column('verified_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('verified_until', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verified_until', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['registered_by'], ['persons.id'], name=op.f('fk_enterprises_registered_by_persons'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprises')),
     sa.UniqueConstraint('handle', name=op.f('uq_enterprises_handle')),
@@ -43,10 +43,10 @@ def upgrade():
     sa.Column('relation', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('accepted_by', sa.String(length=32), nullable=True),
-    sa.Column('accepted_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ended_by', sa.String(length=32), nullable=True),
-    sa.Column('ended_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['accepted_by'], ['persons.id'], name=op.f('fk_proxies_accepted_by_persons'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['ended_by'], ['persons.id'], name=op.f('fk_proxies_ended_by_persons'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['principal_id'], ['persons.id'], name=op.f('fk_proxies_principal_id_persons'), ondelete='CASCADE'),
@@ -63,10 +63,10 @@ def upgrade():
     sa.Column('person_id', sa.String(length=32), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
-    sa.Column('expires_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('added_by', sa.String(length=32), nullable=True),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['added_by'], ['persons.id'], name=op.f('fk_enterprise_members_added_by_persons'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprises.id'], name=op.f('fk_enterprise_members_enterprise_id_enterprises'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_enterprise_members_person_id_persons'), ondelete='CASCADE'),

@@ -8,7 +8,7 @@ Create Date: 2026-11-25 13:50:20.986235
 from alembic import op
 import sqlalchemy as sa
 
-import app.models
+import core.models
 
 
 # revision identifiers, used by Alembic.
@@ -25,8 +25,8 @@ def upgrade():
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('items', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_bundles'))
     )
     op.create_table('service_items',
@@ -40,8 +40,8 @@ def upgrade():
     sa.Column('materials', sa.JSON(), nullable=False),
     sa.Column('form', sa.JSON(), nullable=False),
     sa.Column('guide', sa.Text(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_service_items'))
     )
     with op.batch_alter_table('service_items', schema=None) as batch_op:
@@ -57,8 +57,8 @@ def upgrade():
     sa.Column('missing', sa.JSON(), nullable=False),
     sa.Column('timeline', sa.JSON(), nullable=False),
     sa.Column('shared', sa.JSON(), nullable=False),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', app.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bundle_code'], ['bundles.code'], name=op.f('fk_applications_bundle_code_bundles')),
     sa.ForeignKeyConstraint(['item_code'], ['service_items.code'], name=op.f('fk_applications_item_code_service_items')),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_applications_person_id_persons'), ondelete='CASCADE'),
@@ -73,8 +73,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('text', sa.String(length=500), nullable=False),
     sa.Column('ref', sa.String(length=32), nullable=True),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['persons.id'], name=op.f('fk_notices_person_id_persons'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices'))
     )
@@ -87,10 +87,10 @@ def upgrade():
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('benefit', sa.String(length=500), nullable=False),
     sa.Column('rules', sa.JSON(), nullable=False),
-    sa.Column('valid_from', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('valid_until', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('evaluated_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_from', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_until', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('evaluated_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['issuer_id'], ['issuers.id'], name=op.f('fk_policies_issuer_id_issuers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policies'))
     )
@@ -102,9 +102,9 @@ def upgrade():
     sa.Column('policy_id', sa.String(length=32), nullable=False),
     sa.Column('holder_index', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('found_at', app.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('accepted_at', app.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('lapsed_at', app.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('found_at', core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lapsed_at', core.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['policy_id'], ['policies.id'], name=op.f('fk_policy_matches_policy_id_policies'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy_matches')),
     sa.UniqueConstraint('policy_id', 'holder_index', name='uq_policy_matches_policy_holder')

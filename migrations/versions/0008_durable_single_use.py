@@ -9,7 +9,7 @@ Create Date: 2026-12-04 06:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.models import UTCDateTime
+from core.models import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0008'

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rq import SimpleWorker
 
-from app import audit, jobs
-from app.extensions import db
-from app.store import redis_client
+from core import audit, jobs
+from core.extensions import db
+from core.store import redis_client
 
 
 @pytest.fixture(autouse=True)

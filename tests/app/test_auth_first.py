@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.auth import MissingToken
+from core.auth import MissingToken
 
 
 def _bearer_routes(app):

@@ -80,7 +80,7 @@ def test_after_logout_the_access_token_is_revoked(client, clock):
 @pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/me/wallet", "/api/v1/me/home",
                                   "/api/v1/me/policies"])
 def test_a_token_whose_person_is_gone_is_invalid_everywhere(client, clock, path):
-    from app.extensions import db
+    from core.extensions import db
     from identity.models import Person
 
     holder = resident(client)

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import redis
 
-from app import changes
-from app.extensions import db
-from app.store import redis_client
+from core import changes
+from core.extensions import db
+from core.store import redis_client
 from catalog import notices
 from catalog.models import Notice, Policy
 from tests.catalog.support import make_publisher, publish
@@ -101,7 +101,7 @@ def test_a_redis_failure_after_the_commit_is_logged_and_the_commit_stands(client
 
     monkeypatch.setattr(changes, "redis_client", lambda: Down())
     notice = notices.notify(person_id, notices.POLICY, "A policy found for you")
-    with caplog.at_level(logging.WARNING, logger="app.changes"):
+    with caplog.at_level(logging.WARNING, logger="core.changes"):
         db.session.commit()
     assert "change stamps not renewed" in caplog.text
     assert db.session.get(Notice, notice.id) is not None

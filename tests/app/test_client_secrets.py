@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from app import clients
+from core import clients
 
 ENDPOINTS = {"/api/v1/service-points/token": ("service-point", "sp_"),
              "/api/v1/issuers/token": ("issuer", "is_")}
 
 
 def _create(kind: str) -> dict:
-    from app.extensions import db
+    from core.extensions import db
 
     if kind == "service-point":
         from codes.service_points import create_service_point

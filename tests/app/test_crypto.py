@@ -1,7 +1,7 @@
 """Secrets at rest: AES-GCM with a key id, context binding, keyed lookups."""
 import pytest
 
-from app.crypto import DecryptionError, Vault
+from core.crypto import DecryptionError, Vault
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from app import create_app
-from app.extensions import db
+from core.extensions import db
 from tests.codes.support import make_service_point
 
 CLOSED = "postgresql://nobody:nothing@127.0.0.1:1/onecode"

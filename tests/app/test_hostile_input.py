@@ -15,7 +15,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from app.auth import ISSUER, RESIDENT, SERVICE_POINT
+from core.auth import ISSUER, RESIDENT, SERVICE_POINT
 from tests.app.test_untrusted_json import nested
 from tests.codes.support import make_service_point
 from tests.helpers import resident

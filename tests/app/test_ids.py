@@ -2,7 +2,7 @@
 import re
 from unittest import mock
 
-from app import ids
+from core import ids
 
 
 def test_ids_are_url_safe_and_22_characters():

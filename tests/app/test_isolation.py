@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
+from core.extensions import db
 from codes.models import ServicePoint
 
 

@@ -3,7 +3,7 @@ migration fails here, on SQLite and on PostgreSQL)."""
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app.extensions import db
+from core.extensions import db
 
 
 def test_the_migrations_build_what_the_models_declare(app):

@@ -8,7 +8,7 @@ import re
 import jsonschema_rs
 import pytest
 
-from app.schemas import PROBLEM_JSON
+from core.schemas import PROBLEM_JSON
 from tests.codes.support import make_service_point
 from tests.helpers import resident
 from tests.wallet.support import make_issuer

@@ -1,8 +1,8 @@
 """Rows keyed by a random value: a collision draws a new key instead of failing."""
 import pytest
 
-from app.extensions import db
-from app.models import add_with_random_key
+from core.extensions import db
+from core.models import add_with_random_key
 from codes.models import ServicePoint
 
 

@@ -4,7 +4,7 @@ import base64
 import pytest
 
 from app import create_app
-from app.config import Config, ConfigError
+from core.config import Config, ConfigError
 
 JSON_ROUTE = "/api/v1/auth/login"
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from app import untrusted_json
-from app.untrusted_json import MAX_DEPTH, MAX_DIGITS, MalformedJson
+from core import untrusted_json
+from core.untrusted_json import MAX_DEPTH, MAX_DIGITS, MalformedJson
 from tests.codes.support import problem_type
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer

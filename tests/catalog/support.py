@@ -2,7 +2,7 @@
 functions of the test client."""
 from __future__ import annotations
 
-from app.extensions import db
+from core.extensions import db
 from tests.helpers import auth_headers
 
 ALL_TYPES = ("resident-id", "household-register", "birth-certificate", "business-licence",

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.audit import AuditEntry, verify_chain
-from app.extensions import db
+from core.audit import AuditEntry, verify_chain
+from core.extensions import db
 from tests.catalog.support import load_sample_catalogue, my_notices, problem_type
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer, resident_id_claims

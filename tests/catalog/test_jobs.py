@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from rq import SimpleWorker
 
-from app.store import redis_client
-from app import jobs as app_jobs
+from core.store import redis_client
+from core import jobs as app_jobs
 from catalog import jobs
 from tests.catalog.support import make_publisher, my_policies, publish
 from tests.helpers import resident

@@ -186,7 +186,7 @@ def test_bad_policy_bodies_are_4xx_never_5xx(client, publisher, body):
 def test_a_job_run_twice_changes_nothing_more(app, client, police, publisher):
     from catalog import jobs
     from catalog.models import Notice, PolicyMatch
-    from app.extensions import db
+    from core.extensions import db
     from sqlalchemy import func, select
 
     holder, _ = _born(client, police, "1950-01-01")

@@ -1,7 +1,7 @@
 """What a scanner does, as plain functions of the test client."""
 from __future__ import annotations
 
-from app.extensions import db
+from core.extensions import db
 from tests.helpers import auth_headers
 
 

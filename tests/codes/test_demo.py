@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from app.extensions import db
+from core.extensions import db
 from codes.models import ServicePoint, SigningKey
 from tests.helpers import auth_headers, login
 

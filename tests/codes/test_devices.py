@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from codes.models import Device
 from tests.codes.support import problem_type, scan
 from tests.conftest import START
@@ -61,7 +61,7 @@ def test_further_steps_are_invalid(client, holder, scanner, steps):
 
 
 def test_reuse_is_refused_by_the_database_alone(client, holder, scanner):
-    from app.store import redis_client
+    from core.store import redis_client
 
     device = _add_device(client, holder)
     code = _offline_code(device)

@@ -82,8 +82,8 @@ def test_enabling_again_gives_new_tokens_while_the_old_ones_stay_dead(client, ru
 
 
 def test_disable_and_enable_are_in_the_audit_chain(client, runner, scanner, app):
-    from app.audit import AuditEntry
-    from app.extensions import db
+    from core.audit import AuditEntry
+    from core.extensions import db
 
     assert _switch(runner, "disable", scanner["client_id"]).exit_code == 0
     assert _switch(runner, "enable", scanner["client_id"]).exit_code == 0

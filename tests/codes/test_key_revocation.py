@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.extensions import db
+from core.extensions import db
 from codes.keys import forget_cached_keys
 from codes.models import SigningKey
 from tests.codes.support import my_code, problem_type, scan
@@ -72,7 +72,7 @@ def test_other_workers_refuse_the_key_once_their_snapshot_reloads(client, holder
     kid = _kid_of(code)
     # Another worker revokes: this one learns it when its one-second snapshot expires.
     key = db.session.get(SigningKey, kid)
-    from app import clock as app_clock
+    from core import clock as app_clock
 
     key.revoked_at = key.retired_at = app_clock.now()
     db.session.flush()

@@ -9,7 +9,7 @@ from cwt import COSEKey
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.extensions import db
+from core.extensions import db
 from codes import keys
 from codes.format import Claims, CodeSigner, new_cti
 from codes.models import SigningKey

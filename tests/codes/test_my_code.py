@@ -9,7 +9,7 @@ import cwt
 import pytest
 from cwt import COSEKey
 
-from app import clock as app_clock
+from core import clock as app_clock
 from codes import service
 from tests.codes.support import my_code, problem_type, scan
 from tests.conftest import START

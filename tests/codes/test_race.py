@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from codes.models import Scan
 from tests.codes.support import make_service_point
 from tests.conftest import START

@@ -5,7 +5,7 @@ import cbor2
 import pytest
 import redis
 
-from app.extensions import db
+from core.extensions import db
 from codes import format as fmt
 from codes.models import Scan
 from tests.codes.support import make_service_point, my_code, problem_type, scan
@@ -206,7 +206,7 @@ def test_scanning_needs_a_service_point_token(client, holder):
 
 
 def test_redis_down_fails_closed_and_records_nothing(app, client, holder, scanner, monkeypatch):
-    from app.store import redis_client
+    from core.store import redis_client
 
     code = my_code(client, holder)["code"]
 
@@ -224,7 +224,7 @@ def test_redis_down_fails_closed_and_records_nothing(app, client, holder, scanne
 
 
 def test_the_nonce_lives_until_the_code_can_no_longer_verify(client, holder, scanner):
-    from app.store import redis_client
+    from core.store import redis_client
 
     code = my_code(client, holder)["code"]
     assert scan(client, scanner, code).status_code == 201

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from codes.models import ServicePoint
 from tests.codes.support import problem_type
 

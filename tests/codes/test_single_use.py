@@ -3,8 +3,8 @@ durable record): a restart without persistence or a failover to an empty replica
 mark, and the scan record's unique nonce still refuses the replay."""
 from __future__ import annotations
 
-from app.extensions import db
-from app.store import redis_client
+from core.extensions import db
+from core.store import redis_client
 from codes.models import Scan
 from tests.codes.support import make_service_point, my_code, problem_type, scan, signed_in_again
 from tests.helpers import resident
@@ -98,7 +98,7 @@ def test_an_offline_code_replayed_after_redis_lost_its_data_is_refused(client, h
     device = client.post("/api/v1/me/devices", headers=holder["headers"]).json
     import pyotp
 
-    from app import clock
+    from core import clock
 
     otp = pyotp.TOTP(device["secret"], digits=device["digits"], interval=device["period"]).at(
         clock.timestamp())

@@ -166,8 +166,8 @@ def test_the_enterprise_wallet_lists_its_licence(client):
 def test_every_act_is_in_the_audit_chain(client):
     from sqlalchemy import select
 
-    from app.audit import AuditEntry
-    from app.extensions import db
+    from core.audit import AuditEntry
+    from core.extensions import db
 
     boss, clerk = resident(client), resident(client)
     enterprise = verified_enterprise(client, boss)

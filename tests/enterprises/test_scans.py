@@ -71,7 +71,7 @@ def test_a_code_of_an_enterprise_unverified_since_is_refused(client):
 def test_an_enterprise_code_nobody_showed_is_invalid(client):
     from sqlalchemy import select
 
-    from app.extensions import db
+    from core.extensions import db
     from codes.service import issue_code
     from identity.enterprise_models import Enterprise
 

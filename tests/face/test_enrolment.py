@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.extensions import db
+from core.extensions import db
 from identity.face_models import FaceTemplate
 from tests.codes.support import problem_type
 from tests.face.conftest import enrol, upload

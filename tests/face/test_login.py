@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.store import redis_client
+from core.store import redis_client
 from tests.codes.support import problem_type
 from tests.face.conftest import add_device, challenge, enrol, face_login, upload
 from tests.helpers import resident
@@ -174,7 +174,7 @@ def test_face_failures_do_not_lock_the_password(client, clock, photos, obama):
 
 
 def test_a_suspended_person_cannot_sign_in_with_a_face(client, photos, obama):
-    from app.extensions import db
+    from core.extensions import db
     from identity.models import Person
 
     db.session.get(Person, obama["profile"]["id"]).status = "suspended"

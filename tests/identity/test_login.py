@@ -4,8 +4,8 @@ import json
 import pytest
 from flask_jwt_extended import decode_token
 
-from app.extensions import db
-from app.store import redis_client
+from core.extensions import db
+from core.store import redis_client
 from identity import passwords
 from identity.models import SUSPENDED, Person
 from tests.helpers import DEFAULT_PASSWORD, auth_headers, register, registration_data

@@ -1,6 +1,6 @@
 """GET /me, and how identity appears in the OpenAPI document."""
-from app.extensions import db
-from app.tokens import client_token
+from core.extensions import db
+from core.tokens import client_token
 from identity.models import Person
 from tests.helpers import auth_headers, resident
 

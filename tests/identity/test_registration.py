@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from identity import service
 from identity.models import Person
 from tests.helpers import register, registration_data

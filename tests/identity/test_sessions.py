@@ -2,8 +2,8 @@
 import pytest
 from flask_jwt_extended import decode_token
 
-from app.extensions import db
-from app.tokens import client_token
+from core.extensions import db
+from core.tokens import client_token
 from identity.models import SUSPENDED, Person
 from tests.helpers import auth_headers, login, resident
 

@@ -6,7 +6,7 @@ import pyotp
 import pytest
 from flask_jwt_extended import decode_token
 
-from app.extensions import db
+from core.extensions import db
 from identity import totp
 from identity.models import Person
 from tests.helpers import resident
@@ -36,7 +36,7 @@ def post_login(client, r, otp=None):
 
 
 def _now():
-    from app import clock
+    from core import clock
     return clock.timestamp()
 
 

@@ -209,7 +209,7 @@ def test_a_policy_lapsed_by_the_daily_evaluation_leaves_at_once(client, clock, c
 def test_a_catalogue_change_reaches_every_cached_home(client, clock, count_queries):
     import yaml
 
-    from app.extensions import db
+    from core.extensions import db
     from catalog.cli import load_catalogue
     from catalog.demo import SAMPLE
 
@@ -255,7 +255,7 @@ def test_with_the_cache_off_every_home_is_built(client, clock, count_queries, ap
 
 
 def test_a_cache_entry_that_does_not_parse_is_built_again(client, clock):
-    from app.store import redis_client
+    from core.store import redis_client
     from mobile_api.home import entry_key
 
     holder = resident(client)
@@ -287,8 +287,8 @@ def test_a_redis_that_refuses_the_write_still_gets_an_answer(client, clock, monk
 
 def test_a_token_without_the_holder_index_gets_its_home_built_every_time(client, clock, count_queries):
     # Tokens issued before the holder index joined their claims cannot name that stamp.
-    from app.extensions import db
-    from app.tokens import start_session
+    from core.extensions import db
+    from core.tokens import start_session
     from identity.models import Person
     from identity.service import resident_claims
     from tests.helpers import auth_headers

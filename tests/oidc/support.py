@@ -24,7 +24,7 @@ REDIRECT_URI = "https://partner.example/callback"
 
 def make_partner(app, name="Partner Bank", scopes=("profile", "phone"), redirect_uris=None):
     """Register a partner through the service (as the CLI does); returns id, secret, name."""
-    from app.extensions import db
+    from core.extensions import db
 
     client, secret = create_partner(name, list(redirect_uris or [REDIRECT_URI]), list(scopes))
     db.session.commit()

@@ -6,8 +6,8 @@ import pyotp
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from app import clock as app_clock
-from app.extensions import db
+from core import clock as app_clock
+from core.extensions import db
 from identity.oidc.models import AuthorizationCode, digest
 from identity.oidc.subjects import resolve_subject
 from tests.conftest import START

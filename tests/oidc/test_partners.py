@@ -4,7 +4,7 @@ import json
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from app.extensions import db
+from core.extensions import db
 from identity.oidc.models import OAuthClient
 from tests.helpers import resident
 from tests.oidc.support import Browser, basic, exchange, get_code, make_partner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from identity.oidc.models import OAuthToken
 from tests.helpers import race, resident
 from tests.oidc.support import Browser, basic, exchange, get_code, make_partner

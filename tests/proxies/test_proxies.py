@@ -263,8 +263,8 @@ def test_the_proxy_answers_the_other_persons_consent_requests(client):
 def test_every_act_is_in_both_peoples_records(client):
     from sqlalchemy import select
 
-    from app.audit import AuditEntry
-    from app.extensions import db
+    from core.audit import AuditEntry
+    from core.extensions import db
 
     son, mother = resident(client), resident(client)
     proxy_id = _active(client, son, mother)

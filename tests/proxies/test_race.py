@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from app.extensions import db
+from core.extensions import db
 from identity.enterprise_models import Enterprise, Proxy
 from tests.enterprises.support import new_uscc
 from tests.helpers import resident

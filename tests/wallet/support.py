@@ -6,7 +6,7 @@ import json
 from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
-from app.extensions import db
+from core.extensions import db
 from tests.helpers import auth_headers
 
 PUBLIC_SECURITY = ("resident-id", "household-register")

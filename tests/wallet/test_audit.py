@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from app.audit import AuditEntry
-from app.extensions import db
+from core.audit import AuditEntry
+from core.extensions import db
 from tests.codes.support import make_service_point, my_code, scan
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer
@@ -61,7 +61,7 @@ def test_a_deleted_last_row_is_found(client, runner):
 
 
 def test_a_rewritten_chain_does_not_link(client, runner):
-    from app.audit import entry_hash
+    from core.audit import entry_hash
 
     _history(client)
     first = db.session.query(AuditEntry).order_by(AuditEntry.seq).first()
@@ -73,7 +73,7 @@ def test_a_rewritten_chain_does_not_link(client, runner):
 
 
 def test_entries_left_unsealed_are_counted_then_sealed_by_the_command(client, runner):
-    from app import audit
+    from core import audit
 
     _history(client)
     audit.record("issue", credential="c", issuer="i", type="resident-id", holder="h")

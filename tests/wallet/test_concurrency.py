@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from app.audit import AuditEntry, verify_chain
-from app.extensions import db
+from core.audit import AuditEntry, verify_chain
+from core.extensions import db
 from tests.codes.support import make_service_point, my_code, scan
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer

@@ -1,7 +1,7 @@
 """The wallet's part of the demo seed: issuers and first credentials, idempotent."""
 from __future__ import annotations
 
-from app.extensions import db
+from core.extensions import db
 from tests.helpers import resident
 from wallet.demo import seed_credentials, seed_issuers
 

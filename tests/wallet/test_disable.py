@@ -18,7 +18,7 @@ QUEUE = "/api/v1/issuer/applications"
 @pytest.fixture
 def department(client, clock):
     """A policy-publishing issuer of resident IDs, signed in, and one credential it issued."""
-    from app.extensions import db
+    from core.extensions import db
     from wallet.issuers import create_issuer
 
     issuer, secret = create_issuer("市公安局", ["resident-id"], policy_publisher=True)

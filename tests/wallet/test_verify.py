@@ -74,7 +74,7 @@ def test_a_key_binding_jwt_by_another_key_is_refused(client):
     holder = resident(client)
     body = issued(client, make_issuer(client), holder)
     unbound = _without_key_binding(_present(client, holder, body["id"]))
-    from app import clock
+    from core import clock
 
     thief = JWK.generate(kty="EC", crv="P-256")
     # Someone who saw the presentation binds it again with a key of their own: a fresh,

@@ -33,10 +33,10 @@ from flask.cli import AppGroup
 from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.extensions import db
-from app.store import redis_client
-from app.models import UTCDateTime, insert_for
+from core import clock
+from core.extensions import db
+from core.store import redis_client
+from core.models import UTCDateTime, insert_for
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def request_seal() -> None:
     the flag set had committed before it looked, so before the lapse, so its entry is in the
     job's look: nothing is left unsealed, and a burst of writers costs one seal per window.
     """
-    from app import jobs
+    from core import jobs
 
     if jobs.synchronous():
         seal()
@@ -179,7 +179,7 @@ def request_seal() -> None:
 
 def seal_job() -> int:
     """The job: wait for the window to close, then chain everything unsealed."""
-    from app import jobs
+    from core import jobs
 
     with jobs.WorkUnit():
         left_ms = redis_client().pttl(_SEAL_QUEUED)

@@ -6,10 +6,10 @@ from functools import lru_cache, partial, wraps
 import jwt as pyjwt
 from flask import Flask, current_app, g, request
 
-from app import clients, clock
-from app.errors import Problem
-from app.store import get_many
-from app.tokens import TokenRevoked, family_key
+from core import clients, clock
+from core.errors import Problem
+from core.store import get_many
+from core.tokens import TokenRevoked, family_key
 
 RESIDENT = "resident"
 SERVICE_POINT = "service-point"

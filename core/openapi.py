@@ -28,7 +28,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from app.schemas import PROBLEM_JSON, ProblemSchema
+from core.schemas import PROBLEM_JSON, ProblemSchema
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 BODY_METHODS = ("post", "put", "patch")

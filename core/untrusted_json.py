@@ -26,7 +26,7 @@ from itertools import accumulate
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 
-from app.errors import Problem
+from core.errors import Problem
 
 MAX_DEPTH = 64
 MAX_DIGITS = 1000

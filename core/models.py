@@ -7,8 +7,8 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from app.clock import now
-from app.ids import new_id
+from core.clock import now
+from core.ids import new_id
 
 
 class UTCDateTime(TypeDecorator):
@@ -43,7 +43,7 @@ def insert_for(model):
     on PostgreSQL and SQLite alike (one round trip where a SAVEPOINT would take three)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from app.extensions import db
+    from core.extensions import db
 
     dialect = db.session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
@@ -54,7 +54,7 @@ def add_with_random_key(build, attempts: int = 5):
     rare collision of that key (an ``IntegrityError``) draw again. Returns the row."""
     from sqlalchemy.exc import IntegrityError
 
-    from app.extensions import db
+    from core.extensions import db
 
     for _ in range(attempts):
         row = build()
@@ -71,7 +71,7 @@ def add_with_random_key(build, attempts: int = 5):
 def commit_if_begun() -> None:
     """Commit the request's transaction if it began one. Answers served from Redis (the code,
     a cached home screen) usually touch no table; signing a code may write the first key."""
-    from app.extensions import db
+    from core.extensions import db
 
     if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()

@@ -11,9 +11,9 @@ from datetime import timedelta
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 
-from app.errors import Problem
-from app.ids import new_id
-from app.store import redis_client
+from core.errors import Problem
+from core.ids import new_id
+from core.store import redis_client
 
 
 class TokenReused(Problem):

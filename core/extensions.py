@@ -5,7 +5,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.store import Store
+from core.store import Store
 
 # Named constraints, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {

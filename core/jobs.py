@@ -15,8 +15,8 @@ from flask.cli import AppGroup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.extensions import db
-from app.store import redis_client
+from core.extensions import db
+from core.store import redis_client
 
 QUEUE = "onecode"
 _DEFERRED = "app.deferred_jobs"
@@ -70,6 +70,8 @@ def work(burst: bool) -> None:
     """
     from rq import SimpleWorker
 
+    global _worker_app
+    _worker_app = current_app._get_current_object()
     worker = SimpleWorker([queue()], connection=redis_client())
     worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
 
@@ -94,17 +96,14 @@ class WorkUnit:
     commits) or, in a worker, an app context and session of its own (commit here)."""
 
     def __enter__(self):
-        global _worker_app
         self.own = not (has_app_context() and synchronous())
         if self.own:
             if has_app_context():
                 app = current_app._get_current_object()
-            else:
-                if _worker_app is None:
-                    from app import create_app
-
-                    _worker_app = create_app()
+            elif _worker_app is not None:
                 app = _worker_app
+            else:
+                raise RuntimeError("jobs run in `flask --app wsgi jobs work`, which has the app")
             self.ctx = app.app_context()
             self.ctx.push()
         return self

@@ -37,7 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from app.store import redis_client
+from core.store import redis_client
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-from app import audit
-from app.errors import Problem
+from core import audit
+from core.errors import Problem
 
 
 class InvalidClient(Problem):
@@ -94,7 +94,7 @@ def add_switch_commands(group, noun: str, set_enabled: Callable[[str, bool], obj
 
     import click
 
-    from app.extensions import db
+    from core.extensions import db
 
     def switch(client_id: str, enabled: bool) -> None:
         client = set_enabled(client_id, enabled)
