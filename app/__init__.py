@@ -31,7 +31,7 @@ API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
-                 "identity.face_models", "identity.oidc.models", "identity.enterprise_models",
+                 "identity.face_models", "partners.models", "identity.enterprise_models",
                  "catalog.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
@@ -80,7 +80,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     from core.auth import init_jwt
 
     init_jwt(app)
-    from identity.oidc.server import init_oidc
+    from partners.server import init_oidc
 
     init_oidc(app)
     # One Api per application: flask-smorest keeps the OpenAPI document on it.
@@ -219,9 +219,9 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from codes.routes import blp as codes_blp, wellknown_blp
     from identity.enterprise_routes import blp as enterprises_blp
     from identity.face_routes import face_blp
-    from identity.oidc.app_routes import blp as partners_blp
-    from identity.oidc.openapi import document_partner_endpoints
-    from identity.oidc.routes import bp as oidc_bp
+    from partners.app_routes import blp as partners_blp
+    from partners.openapi import document_partner_endpoints
+    from partners.routes import bp as oidc_bp
     from identity.proxy_routes import blp as proxies_blp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp

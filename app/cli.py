@@ -8,7 +8,7 @@ def register(app: Flask) -> None:
     from core.jobs import jobs_cli
     from catalog.cli import catalog_cli
     from codes.cli import keys_cli, service_point_cli
-    from identity.oidc.cli import partner_cli
+    from partners.cli import partner_cli
     from wallet.cli import issuer_cli
 
     for group in (demo_cli, keys_cli, service_point_cli, issuer_cli, catalog_cli, audit_cli,

@@ -67,9 +67,9 @@ def _prepare_codes(app, count: int, challenge: str) -> tuple[dict, list[str]]:
     """One resident, one partner, and ``count`` codes waiting to be exchanged."""
     from core import clock
     from core.extensions import db
-    from identity.oidc.models import AuthorizationCode, digest
-    from identity.oidc.service import create_partner, grant_consent
-    from identity.oidc.subjects import remember_subject
+    from partners.models import AuthorizationCode, digest
+    from partners.service import create_partner, grant_consent
+    from partners.subjects import remember_subject
     from identity.service import register_resident
     from identity.id_numbers import make_id_number
 
@@ -139,7 +139,7 @@ def main() -> None:
         from sqlalchemy import func, select
 
         from core.extensions import db
-        from identity.oidc.models import OAuthToken
+        from partners.models import OAuthToken
 
         results["exchange"]["tokens_stored"] = db.session.scalar(select(func.count(OAuthToken.id)))
     results["codes_prepared"] = args.codes

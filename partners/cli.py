@@ -22,7 +22,7 @@ def create(name, redirect_uris, scopes):
 
     The secret is shown only here; only its digest is stored.
     """
-    from identity.oidc.service import create_partner
+    from partners.service import create_partner
 
     try:
         client, secret = create_partner(name, list(redirect_uris), list(scopes))
@@ -37,7 +37,7 @@ def create(name, redirect_uris, scopes):
 @partner_cli.command("rotate-key")
 def rotate_key():
     """New ID-token signing key; the old ones stay in /oauth/jwks for a while. Prints {"kid"}."""
-    from identity.oidc.keys import rotate_id_token_key
+    from partners.keys import rotate_id_token_key
 
     key = rotate_id_token_key()
     out = {"kid": key.kid}
@@ -46,7 +46,7 @@ def rotate_key():
 
 
 def _set_partner_enabled(client_id, enabled):
-    from identity.oidc.service import set_enabled
+    from partners.service import set_enabled
 
     return set_enabled(client_id, enabled)
 

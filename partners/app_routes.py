@@ -10,9 +10,9 @@ from core.errors import NotFound
 from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity.errors import InvalidToken
-from identity.oidc import device, service
-from identity.oidc.schemas import LoginRequestSchema, PartnerSchema
-from identity.oidc.subjects import remember_subject
+from partners import device, service
+from partners.schemas import LoginRequestSchema, PartnerSchema
+from partners.subjects import remember_subject
 from identity.service import get_person
 
 blp = Blueprint("partners", __name__, url_prefix="/api/v1",

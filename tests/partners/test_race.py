@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.extensions import db
-from identity.oidc.models import OAuthToken
+from partners.models import OAuthToken
 from tests.helpers import race, resident
-from tests.oidc.support import Browser, basic, exchange, get_code, make_partner
+from tests.partners.support import Browser, basic, exchange, get_code, make_partner
 
 THREADS = 32  # at 12 a deadlock among the losers showed only now and then
 

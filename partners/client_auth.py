@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 
-from identity.oidc.models import digest
+from partners.models import digest
 
 BASIC = "client_secret_basic"
 POST = "client_secret_post"

@@ -1,6 +1,6 @@
 import pytest
 
-from identity.oidc.keys import forget_cached_key
+from partners.keys import forget_cached_key
 
 
 @pytest.fixture(autouse=True)

@@ -32,9 +32,9 @@ from authlib.consts import default_json_headers
 from flask import current_app, request
 
 from core import clock
-from identity.oidc import device, keys, service
-from identity.oidc.models import AuthorizationCode, digest
-from identity.oidc.subjects import signed_in_subject, user_info
+from partners import device, keys, service
+from partners.models import AuthorizationCode, digest
+from partners.subjects import signed_in_subject, user_info
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 

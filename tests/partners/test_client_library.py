@@ -11,7 +11,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.helpers import resident
-from tests.oidc.support import ISSUER, REDIRECT_URI, Browser, FlaskTransport, make_partner
+from tests.partners.support import ISSUER, REDIRECT_URI, Browser, FlaskTransport, make_partner
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from flask import current_app
 from core import clock
 from core.store import redis_client
 from identity.errors import TooManyAttempts
-from identity.oidc.models import digest
+from partners.models import digest
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH = 8

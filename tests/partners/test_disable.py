@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.helpers import resident
-from tests.oidc.support import Browser, basic, exchange, get_code, make_partner
+from tests.partners.support import Browser, basic, exchange, get_code, make_partner
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

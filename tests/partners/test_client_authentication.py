@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from identity.oidc import client_auth
-from tests.oidc.support import REDIRECT_URI, make_partner
+from partners import client_auth
+from tests.partners.support import REDIRECT_URI, make_partner
 
 # Each endpoint that authenticates clients, with a body it would otherwise accept as a request.
 ENDPOINTS = {

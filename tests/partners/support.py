@@ -16,7 +16,7 @@ import requests
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from requests.structures import CaseInsensitiveDict
 
-from identity.oidc.service import create_partner
+from partners.service import create_partner
 
 ISSUER = "http://onecode.test"  # PUBLIC_URL in the test configuration
 REDIRECT_URI = "https://partner.example/callback"

@@ -8,11 +8,11 @@ from joserfc.jwk import KeySet
 
 from core import clock as app_clock
 from core.extensions import db
-from identity.oidc.models import AuthorizationCode, digest
-from identity.oidc.subjects import resolve_subject
+from partners.models import AuthorizationCode, digest
+from partners.subjects import resolve_subject
 from tests.conftest import START
 from tests.helpers import login, resident
-from tests.oidc.support import (
+from tests.partners.support import (
     ISSUER,
     REDIRECT_URI,
     Browser,

@@ -5,9 +5,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from core.extensions import db
-from identity.oidc.models import OAuthClient
+from partners.models import OAuthClient
 from tests.helpers import resident
-from tests.oidc.support import Browser, basic, exchange, get_code, make_partner
+from tests.partners.support import Browser, basic, exchange, get_code, make_partner
 
 
 def test_partners_are_listed_and_withdrawing_revokes_their_tokens(app, client):

@@ -228,13 +228,13 @@ class OAuthToken(db.Model, TokenMixin):
         # ``identity.oidc.service.find_token`` reads it with the token, in the same query.
         client = getattr(self, "current_client", None)
         if client is None:
-            from identity.oidc.service import get_client
+            from partners.service import get_client
 
             client = get_client(self.client_id)
         return client if client is not None and client.generation == self.generation else None
 
     def get_user(self):
-        from identity.oidc.subjects import signed_in_subject
+        from partners.subjects import signed_in_subject
 
         return signed_in_subject(self.get_client(), self.person_id, self.auth_time, self.acr,
                                  self.amr.split())

@@ -20,11 +20,11 @@ from core import clock
 from core.extensions import db
 from identity import service as identity_service
 from identity.errors import InvalidCredentials, OtpRequired, SubjectSuspended, TooManyAttempts
-from identity.oidc import device, keys, service
-from identity.oidc.grants import DeviceGrant, issuer
-from identity.oidc.models import SUPPORTED_SCOPES
-from identity.oidc.server import authorization_server
-from identity.oidc.subjects import remember_subject, signed_in_subject
+from partners import device, keys, service
+from partners.grants import DeviceGrant, issuer
+from partners.models import SUPPORTED_SCOPES
+from partners.server import authorization_server
+from partners.subjects import remember_subject, signed_in_subject
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
 

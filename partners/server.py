@@ -7,8 +7,8 @@ import secrets
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from flask import Flask, current_app
 
-from identity.oidc import client_auth, grants, service
-from identity.oidc.models import SUPPORTED_SCOPES
+from partners import client_auth, grants, service
+from partners.models import SUPPORTED_SCOPES
 
 
 def _new_token(**_context) -> str:

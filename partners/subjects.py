@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import insert_for
 from identity.models import ACTIVE, Person
-from identity.oidc.models import ClientRules, PairwiseSubject
+from partners.models import ClientRules, PairwiseSubject
 from identity.service import get_person, phone_of
 
 # Plain words for what each scope lets a partner read, as the pages list them.

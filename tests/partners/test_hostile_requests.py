@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.helpers import resident
-from tests.oidc.support import Browser, authorize_url, get_code, make_partner, pkce, redirect_params
+from tests.partners.support import Browser, authorize_url, get_code, make_partner, pkce, redirect_params
 
 
 def test_an_unsupported_response_type_that_is_not_ascii_is_a_page(client):

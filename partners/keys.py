@@ -25,7 +25,7 @@ from core import clock
 from core.extensions import db
 from core.ids import new_handle
 from core.models import add_with_random_key
-from identity.oidc.models import IdTokenKey
+from partners.models import IdTokenKey
 
 ALG = "RS256"
 CACHE_SECONDS = 1.0

@@ -5,9 +5,9 @@ import re
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from identity.oidc.device import USER_CODE_ALPHABET
+from partners.device import USER_CODE_ALPHABET
 from tests.helpers import resident
-from tests.oidc.support import Browser, authorize_url, basic, exchange, make_partner, pkce, redirect_params
+from tests.partners.support import Browser, authorize_url, basic, exchange, make_partner, pkce, redirect_params
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

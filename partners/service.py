@@ -18,7 +18,7 @@ from core.clients import set_active
 from core.errors import NotFound, ValidationProblem
 from core.extensions import db
 from core.ids import new_id
-from identity.oidc.models import (
+from partners.models import (
     SUPPORTED_SCOPES,
     AuthorizationCode,
     ClientRules,
@@ -28,7 +28,7 @@ from identity.oidc.models import (
     PartnerConsent,
     digest,
 )
-from identity.oidc.subjects import CLAIM_WORDS, SignedInSubject
+from partners.subjects import CLAIM_WORDS, SignedInSubject
 
 
 class PartnerNotFound(NotFound):

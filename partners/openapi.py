@@ -13,7 +13,7 @@ from flask import Flask
 
 from core.openapi import CHECK_RESPONSES, problem_content
 from core.schemas import PROBLEM_JSON
-from identity.oidc.models import SUPPORTED_SCOPES
+from partners.models import SUPPORTED_SCOPES
 
 TAG = "OpenID Connect"
 FORM = "application/x-www-form-urlencoded"
