@@ -31,7 +31,7 @@ API_VERSION = "1.0.0"
 # Bodies these content types may carry; anything else to a body-taking route is a 415.
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
-                 "identity.face_models", "partners.models", "identity.enterprise_models",
+                 "identity.face_models", "partners.models", "enterprises.models",
                  "catalog.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
@@ -217,12 +217,12 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
         importlib.import_module(module)
     from app import cli
     from codes.routes import blp as codes_blp, wellknown_blp
-    from identity.enterprise_routes import blp as enterprises_blp
+    from enterprises.routes import blp as enterprises_blp
     from identity.face_routes import face_blp
     from partners.app_routes import blp as partners_blp
     from partners.openapi import document_partner_endpoints
     from partners.routes import bp as oidc_bp
-    from identity.proxy_routes import blp as proxies_blp
+    from delegation.routes import blp as proxies_blp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
     from catalog.jobs import connect_signals

@@ -100,7 +100,7 @@ def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: 
     from codes.scans import scan_code
     from codes.service import issue_code
     from identity.service import register_resident, resident_claims
-    from wallet import consents
+    from materials import service as consents
     from wallet.service import issue_credential
 
     prepared = []

@@ -44,7 +44,7 @@ from codes.format import PERSON, Claims, ExpiredCode, InvalidCode, MalformedCode
 from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
-from identity import shown_codes
+from delegation import shown_codes
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"

@@ -33,11 +33,11 @@ from core.store import redis_client
 from catalog import applications, notices, policies
 from codes import scans
 from codes.service import NOT_READ, code_key, current_code
-from identity import enterprises
+from enterprises import service as enterprises
 from identity import service as identity
 from identity.schemas import ProfileSchema
 from mobile_api.schemas import HomeSchema
-from wallet import consents
+from materials import service as consents
 from wallet import service as wallet
 from wallet.models import CARD, Credential, CredentialType, Issuer
 

@@ -164,7 +164,7 @@ def answerers(person_id: str, scan_id: str) -> changes.Touch:
     """Who sees a consent request (mirrors identity.shown_codes.answerable, widely): the
     holder, whoever acts for the holder, and the members of an enterprise whose code was
     scanned; one query."""
-    from identity.enterprise_models import EnterpriseMember, Proxy, ScanPresenter
+    from enterprises.models import EnterpriseMember, Proxy, ScanPresenter
 
     return changes.Touch(persons=(person_id,), queries=(union(
         select(Proxy.proxy_id).where(Proxy.principal_id == person_id),

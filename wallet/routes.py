@@ -9,8 +9,9 @@ from core.errors import NotFound
 from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
-from identity import shown_codes
-from wallet import consents, issuers, service, status, verify
+from delegation import shown_codes
+from wallet import issuers, service, status, verify
+from materials import service as consents
 from wallet.models import CARD
 from wallet.schemas import (
     ClientCredentialsSchema,

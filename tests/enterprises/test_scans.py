@@ -73,7 +73,7 @@ def test_an_enterprise_code_nobody_showed_is_invalid(client):
 
     from core.extensions import db
     from codes.service import issue_code
-    from identity.enterprise_models import Enterprise
+    from enterprises.models import Enterprise
 
     boss = resident(client)
     enterprise = verified_enterprise(client, boss)

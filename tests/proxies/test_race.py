@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from core.extensions import db
-from identity.enterprise_models import Enterprise, Proxy
+from enterprises.models import Enterprise, Proxy
 from tests.enterprises.support import new_uscc
 from tests.helpers import resident
 

@@ -10,9 +10,9 @@ from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
 from codes.format import PROXIED
 from codes.schemas import CodeSchema
-from identity import proxies, shown_codes
+from delegation import proxies, shown_codes
 from identity import service as identity
-from identity.enterprise_models import RELATIONS
+from enterprises.models import RELATIONS
 
 blp = Blueprint("proxies", __name__, url_prefix="/api/v1",
                 description="Family proxies: acting for a child, a parent, someone in one's care")

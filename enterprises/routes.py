@@ -14,8 +14,9 @@ from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
 from codes.format import ENTERPRISE
 from codes.schemas import CodeSchema
-from identity import enterprises, shown_codes
-from identity.enterprise_models import ROLES, SCOPES, SHOW_CODE
+from enterprises import service as enterprises
+from delegation import shown_codes
+from enterprises.models import ROLES, SCOPES, SHOW_CODE
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
                 description="Enterprises and the residents who act for them")

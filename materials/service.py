@@ -21,7 +21,7 @@ from core.ids import new_id
 from codes import scans, service_points
 from codes.models import ServicePoint
 from identity import service as identity
-from identity import shown_codes
+from delegation import shown_codes
 from wallet import service
 from wallet.errors import AlreadyAnswered, ScanNotPerson, UnknownType
 from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest, answerers

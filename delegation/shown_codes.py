@@ -24,9 +24,9 @@ from core.store import redis_client
 from codes import service as codes
 from codes.errors import CodeInvalid, SubjectSuspended
 from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
-from identity import enterprises
+from enterprises import service as enterprises
 from identity import service as identity
-from identity.enterprise_models import (
+from enterprises.models import (
     ACTIVE,
     SHOW_CODE,
     Enterprise,
@@ -176,8 +176,8 @@ def answerable(person_id: str, person_column, scan_column, memberships=None):
     ``enterprises.my_enterprises``, when the caller has read them already."""
     from sqlalchemy import and_, exists, or_
 
-    from identity import proxies
-    from identity.enterprise_models import CONSENT
+    from delegation import proxies
+    from enterprises.models import CONSENT
 
     enterprise_scan = exists().where(ScanPresenter.scan_id == scan_column,
                                      ScanPresenter.enterprise_id.is_not(None))

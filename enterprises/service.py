@@ -26,7 +26,7 @@ from core.extensions import db
 from core.ids import new_handle, new_id
 from identity import service as identity
 from identity import uscc as gb32100
-from identity.enterprise_models import (
+from enterprises.models import (
     ADMIN,
     MANAGE_MEMBERS,
     ROLES,
@@ -384,7 +384,7 @@ def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
 
 def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
     """The enterprise's licences and permits, summarised, for members with ``wallet:read``."""
-    from identity.enterprise_models import WALLET_READ
+    from enterprises.models import WALLET_READ
     from wallet import service as wallet
 
     enterprise, _ = require_scope(person_id, enterprise_id, WALLET_READ)
