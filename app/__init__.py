@@ -32,7 +32,7 @@ API_VERSION = "1.0.0"
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
                  "identity.face_models", "partners.models", "enterprises.models",
-                 "catalog.models")
+                 "catalog.models", "materials.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -225,12 +225,13 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from delegation.routes import blp as proxies_blp
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
+    from materials.routes import blp as materials_blp
     from catalog.jobs import connect_signals
     from catalog.routes import blp as catalog_blp
     from mobile_api.routes import blp as mobile_blp
 
     for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
-                      catalog_blp, mobile_blp, enterprises_blp, proxies_blp):
+                      catalog_blp, mobile_blp, enterprises_blp, proxies_blp, materials_blp):
         api.register_blueprint(blueprint)
     connect_signals()
     # The OpenID Connect provider answers as its RFCs say; its own module documents it.

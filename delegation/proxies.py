@@ -23,7 +23,7 @@ from core import audit, clock
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
 from identity import service as identity
-from enterprises.models import ACTIVE, ENDED, INVITED, RELATIONS, Proxy
+from delegation.models import ACTIVE, ENDED, INVITED, RELATIONS, Proxy
 from identity.id_numbers import validate_id_number
 from identity.models import Person
 
@@ -238,7 +238,7 @@ def relation_record(person_id: str, proxy_id: str) -> tuple[Proxy, Person, Perso
     """One relation as both people see it, with the scans of codes the proxy showed through it
     (newest first: ``(scan, service point name)``). ``NotFound``, ``NotAProxy``."""
     from codes.models import Scan, ServicePoint
-    from enterprises.models import ScanPresenter
+    from delegation.models import ScanPresenter
 
     proxy = _get(proxy_id)
     if person_id not in (proxy.proxy_id, proxy.principal_id, proxy.accepted_by):

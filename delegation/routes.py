@@ -1,4 +1,5 @@
-"""HTTP surface of family proxies (亲情账号): invite, accept, list, end, show the code."""
+"""HTTP surface of codes shown for someone else: family proxies (亲情账号) invite, accept,
+list, end and show the code of the person they act for; members show their enterprise's code."""
 from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -8,11 +9,13 @@ from core.auth import BEARER, RESIDENT, require
 from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
-from codes.format import PROXIED
+from codes.format import ENTERPRISE, PROXIED
 from codes.schemas import CodeSchema
 from delegation import proxies, shown_codes
 from identity import service as identity
-from enterprises.models import RELATIONS
+from delegation.models import RELATIONS
+from enterprises import service as enterprises
+from enterprises.models import SHOW_CODE
 
 blp = Blueprint("proxies", __name__, url_prefix="/api/v1",
                 description="Family proxies: acting for a child, a parent, someone in one's care")
@@ -166,3 +169,23 @@ def proxy_code(proxy_id):
     proxy, principal = proxies.acting_for(g.principal_id, proxy_id)
     return shown_codes.show_code(principal.handle, PROXIED,
                                  {"person": g.principal_id, "proxy": proxy.id}).as_dict()
+
+
+@blp.get("/enterprises/<enterprise_id>/code")
+@blp.doc(security=BEARER)
+@blp.response(200, CodeSchema)
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`scope-missing`, or `enterprise-not-verified`")
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
+                  description="`not-found`: no such enterprise, or I am not a member of it")
+@require(RESIDENT)
+def enterprise_code(enterprise_id):
+    """The enterprise's code, for members with `show-code`
+
+    The same signed format as a person's code, with the enterprise's handle and kind; a scan
+    answers the enterprise and names the member who showed it.
+    """
+    enterprise, member = enterprises.require_scope(g.principal_id, enterprise_id, SHOW_CODE)
+    issued = shown_codes.show_code(enterprise.handle, ENTERPRISE,
+                                   {"person": member.person_id, "enterprise": enterprise.id})
+    return issued.as_dict()

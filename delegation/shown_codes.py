@@ -26,14 +26,8 @@ from codes.errors import CodeInvalid, SubjectSuspended
 from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
 from enterprises import service as enterprises
 from identity import service as identity
-from enterprises.models import (
-    ACTIVE,
-    SHOW_CODE,
-    Enterprise,
-    EnterpriseMember,
-    Proxy,
-    ScanPresenter,
-)
+from delegation.models import ACTIVE, Proxy, ScanPresenter
+from enterprises.models import SHOW_CODE, Enterprise, EnterpriseMember
 
 
 def _presenter_key(cti: bytes) -> str:
@@ -166,49 +160,3 @@ def enterprise_of_scan(scan_id: str) -> Enterprise | None:
     return db.session.scalars(
         select(Enterprise).join(ScanPresenter, ScanPresenter.enterprise_id == Enterprise.id)
         .where(ScanPresenter.scan_id == scan_id)).first()
-
-
-def answerable(person_id: str, person_column, scan_column, memberships=None):
-    """A condition on material requests (their person and scan columns): those this person
-    may answer. Their own and those of the people they act for as an active proxy, except
-    requests after an enterprise's code was scanned, which go to the enterprise's live members
-    with ``consent`` (of a verified enterprise) instead. ``memberships``: the person's
-    ``enterprises.my_enterprises``, when the caller has read them already."""
-    from sqlalchemy import and_, exists, or_
-
-    from delegation import proxies
-    from enterprises.models import CONSENT
-
-    enterprise_scan = exists().where(ScanPresenter.scan_id == scan_column,
-                                     ScanPresenter.enterprise_id.is_not(None))
-    personal = and_(or_(person_column == person_id,
-                        person_column.in_(proxies.principals_clause(person_id))), ~enterprise_scan)
-    if memberships is None:
-        memberships = enterprises.my_enterprises(person_id)
-    mine = [e.id for e, m in memberships
-            if CONSENT in enterprises.scopes_of(e, m) and enterprises.is_verified(e)]
-    if not mine:
-        return personal
-    return or_(personal, scan_column.in_(
-        select(ScanPresenter.scan_id).where(ScanPresenter.enterprise_id.in_(mine))))
-
-
-def on_behalf_of(person_id: str, requests) -> dict[str, dict]:
-    """For the material requests among ``requests`` that the person answers for someone else:
-    request id → ``{kind, display_name}`` (an enterprise's name, or the principal masked)."""
-    from identity.models import Person
-
-    scan_ids = {r.scan_id for r in requests}
-    names = dict(db.session.execute(
-        select(ScanPresenter.scan_id, Enterprise.name)
-        .join(Enterprise, Enterprise.id == ScanPresenter.enterprise_id)
-        .where(ScanPresenter.scan_id.in_(scan_ids))).all()) if scan_ids else {}
-    others = {r.person_id for r in requests if r.person_id != person_id and r.scan_id not in names}
-    people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(others)))} if others else {}
-    found = {}
-    for r in requests:
-        if r.scan_id in names:
-            found[r.id] = {"kind": "enterprise", "display_name": names[r.scan_id]}
-        elif r.person_id in people:
-            found[r.id] = {"kind": "person", "display_name": identity.display_name(people[r.person_id])}
-    return found

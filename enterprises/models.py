@@ -1,4 +1,4 @@
-"""Enterprises (法人), the residents who act for them, and family proxies (亲情账号).
+"""Enterprises (法人) and the residents who act for them.
 
 An enterprise's USCC is kept like an ID number: AES-GCM encrypted, found by the keyed HMAC
 that the wallet files its business licences under, so the licence and the enterprise meet
@@ -33,11 +33,6 @@ WALLET_READ = "wallet:read"
 CONSENT = "consent"
 MANAGE_MEMBERS = "manage-members"
 SCOPES = (SHOW_CODE, WALLET_READ, CONSENT, MANAGE_MEMBERS)
-
-INVITED = "invited"
-ACTIVE = "active"
-ENDED = "ended"
-RELATIONS = ("parent", "child", "spouse", "guardian", "other")
 
 
 class Enterprise(db.Model):
@@ -85,50 +80,8 @@ class EnterpriseMember(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
-class Proxy(db.Model):
-    """``proxy_id`` acts for ``principal_id`` (the inviter acts for the invited) once the
-    principal, or for a minor a proven guardian (``accepted_by``), accepts."""
-
-    __tablename__ = "proxies"
-    __table_args__ = (Index("ix_proxies_proxy_status", "proxy_id", "status"),
-                      Index("ix_proxies_principal_status", "principal_id", "status"))
-
-    id: Mapped[str] = id_column()
-    proxy_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("persons.id", ondelete="CASCADE"), nullable=False)
-    principal_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("persons.id", ondelete="CASCADE"), nullable=False)
-    relation: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=INVITED)
-    accepted_by: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("persons.id", ondelete="SET NULL"))
-    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ended_by: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("persons.id", ondelete="SET NULL"))
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = created_column()
-
-
-class ScanPresenter(db.Model):
-    """Who showed a code that was not simply their own: a member showing an enterprise's
-    code (``enterprise_id`` set, the scan's subject is the enterprise) or a proxy showing the
-    code of the person they act for (the scan's subject is that person)."""
-
-    __tablename__ = "scan_presenters"
-
-    scan_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True)
-    enterprise_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)
-    presenter_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True)
-    proxy_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("proxies.id", ondelete="SET NULL"))
-
-
-# Whose cached views a change reaches (app.changes). Both sides of a proxy see the other's
-# consent requests; an enterprise's members see its requests while it is verified.
-changes.watch(Proxy, lambda p: changes.Touch(persons=(p.proxy_id, p.principal_id)))
+# Whose cached views a change reaches (core.changes): an enterprise's members see its
+# consent requests while it is verified.
 changes.watch(EnterpriseMember, lambda m: changes.Touch(persons=(m.person_id,)))
 changes.watch(Enterprise, lambda e: changes.Touch(queries=(
     select(EnterpriseMember.person_id).where(EnterpriseMember.enterprise_id == e.id),)))

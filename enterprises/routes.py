@@ -12,11 +12,8 @@ from core.auth import BEARER, RESIDENT, require
 from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
-from codes.format import ENTERPRISE
-from codes.schemas import CodeSchema
 from enterprises import service as enterprises
-from delegation import shown_codes
-from enterprises.models import ROLES, SCOPES, SHOW_CODE
+from enterprises.models import ROLES, SCOPES
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
                 description="Enterprises and the residents who act for them")
@@ -169,24 +166,6 @@ def revoke_member(enterprise_id, member_id):
     """Revoke a membership: it stops working at once"""
     enterprises.revoke_member(g.principal_id, enterprise_id, member_id)
     db.session.commit()
-
-
-@blp.get("/enterprises/<enterprise_id>/code")
-@blp.doc(security=BEARER)
-@blp.response(200, CodeSchema)
-@blp.alt_response(403, **_FORBIDDEN)
-@blp.alt_response(404, **_NOT_FOUND)
-@require(RESIDENT)
-def enterprise_code(enterprise_id):
-    """The enterprise's code, for members with `show-code`
-
-    The same signed format as a person's code, with the enterprise's handle and kind; a scan
-    answers the enterprise and names the member who showed it.
-    """
-    enterprise, member = enterprises.require_scope(g.principal_id, enterprise_id, SHOW_CODE)
-    issued = shown_codes.show_code(enterprise.handle, ENTERPRISE,
-                                   {"person": member.person_id, "enterprise": enterprise.id})
-    return issued.as_dict()
 
 
 @blp.get("/enterprises/<enterprise_id>/wallet")

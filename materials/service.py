@@ -21,10 +21,11 @@ from core.ids import new_id
 from codes import scans, service_points
 from codes.models import ServicePoint
 from identity import service as identity
-from delegation import shown_codes
+from delegation import answering, shown_codes
 from wallet import service
 from wallet.errors import AlreadyAnswered, ScanNotPerson, UnknownType
-from wallet.models import APPROVED, DENIED, EXPIRED, PENDING, CredentialType, Issuer, MaterialRequest, answerers
+from materials.models import APPROVED, DENIED, EXPIRED, PENDING, MaterialRequest, answerers
+from wallet.models import CredentialType, Issuer
 
 MAX_TYPES = 20
 
@@ -41,7 +42,7 @@ def _holder_of(person_id: str, scan_id: str) -> str:
 
 
 def _answerable(person_id: str, memberships=None):
-    return shown_codes.answerable(person_id, MaterialRequest.person_id, MaterialRequest.scan_id,
+    return answering.answerable(person_id, MaterialRequest.person_id, MaterialRequest.scan_id,
                                   memberships)
 
 
@@ -85,7 +86,7 @@ def status_of(request: MaterialRequest) -> str:
 
 def pending_consents(person_id: str, memberships=None) -> list[tuple[MaterialRequest, str]]:
     """The person's unanswered, unexpired requests, newest first, with the asker's name
-    (``memberships`` as ``identity.shown_codes.answerable`` takes them)."""
+    (``memberships`` as ``delegation.answering.answerable`` takes them)."""
     rows = db.session.execute(
         select(MaterialRequest, ServicePoint.name)
         .join(ServicePoint, ServicePoint.id == MaterialRequest.service_point_id)

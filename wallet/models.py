@@ -18,8 +18,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    select,
-    union,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -129,53 +127,8 @@ class Credential(db.Model):
     revocation_reason: Mapped[str | None] = mapped_column(Text)
 
 
-PENDING = "pending"
-APPROVED = "approved"
-DENIED = "denied"
-EXPIRED = "expired"
-
-
-class MaterialRequest(db.Model):
-    """A service point's request, after a scan, for the holder's materials; the holder's
-    answer to it is the consent. ``consent_id`` is the holder's handle on it, ``id`` the
-    service point's, so neither side's URL names the other's."""
-
-    __tablename__ = "material_requests"
-    __table_args__ = (Index("ix_material_requests_person_status", "person_id", "status"),)
-
-    id: Mapped[str] = id_column()
-    consent_id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
-    scan_id: Mapped[str] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), nullable=False,
-                                         index=True)
-    service_point_id: Mapped[str] = mapped_column(ForeignKey("service_points.id"), nullable=False)
-    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), nullable=False)
-    purpose: Mapped[str] = mapped_column(String(64), nullable=False)
-    types: Mapped[list] = mapped_column(JSON, nullable=False)
-    missing: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=PENDING)
-    created_at: Mapped[datetime] = created_column()
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # When the materials were first handed over (recorded on the scan once).
-    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-def answerers(person_id: str, scan_id: str) -> changes.Touch:
-    """Who sees a consent request (mirrors identity.shown_codes.answerable, widely): the
-    holder, whoever acts for the holder, and the members of an enterprise whose code was
-    scanned; one query."""
-    from enterprises.models import EnterpriseMember, Proxy, ScanPresenter
-
-    return changes.Touch(persons=(person_id,), queries=(union(
-        select(Proxy.proxy_id).where(Proxy.principal_id == person_id),
-        select(EnterpriseMember.person_id)
-        .join(ScanPresenter, ScanPresenter.enterprise_id == EnterpriseMember.enterprise_id)
-        .where(ScanPresenter.scan_id == scan_id)),))
-
-
-# Whose cached views a change reaches (app.changes): a credential is its holder's, a consent
-# request its answerers'; issuers' and types' names are shown on many screens.
+# Whose cached views a change reaches (core.changes): a credential is its holder's; issuers'
+# and types' names are shown on many screens.
 changes.watch(Credential, lambda c: changes.Touch(holders=(c.holder_index,)))
-changes.watch(MaterialRequest, lambda r: answerers(r.person_id, r.scan_id))
 for _shared in (Issuer, CredentialType):
     changes.watch(_shared, lambda _: changes.EVERYONE)

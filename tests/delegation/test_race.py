@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from core.extensions import db
-from enterprises.models import Enterprise, Proxy
+from delegation.models import Proxy
+from enterprises.models import Enterprise
 from tests.enterprises.support import new_uscc
 from tests.helpers import resident
 
