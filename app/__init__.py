@@ -226,14 +226,14 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from identity.routes import blp as identity_blp
     from wallet.routes import blp as wallet_blp
     from materials.routes import blp as materials_blp
-    from catalog.jobs import connect_signals
+    from app import wiring
     from catalog.routes import blp as catalog_blp
     from mobile_api.routes import blp as mobile_blp
 
     for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
                       catalog_blp, mobile_blp, enterprises_blp, proxies_blp, materials_blp):
         api.register_blueprint(blueprint)
-    connect_signals()
+    wiring.connect()
     # The OpenID Connect provider answers as its RFCs say; its own module documents it.
     app.register_blueprint(oidc_bp)
     document_partner_endpoints(api.spec, app)

@@ -34,19 +34,13 @@ def credential_changed(holder_index: str, **_extra) -> None:
     enqueue(reevaluate_holder_job, holder_index)
 
 
-def connect_signals() -> None:
-    from identity.service import person_registered
-    from wallet.service import credential_changed as signal
-
-    signal.connect(_on_credential_changed, weak=False)
-    person_registered.connect(_on_person_registered, weak=False)
-
-
-def _on_person_registered(person, **_extra):
+def on_person_registered(person, **_extra):
+    """Receiver of ``core.signals.person_registered``: tell the new resident what applies."""
     from catalog import policies
 
     policies.tell_new_resident(person)
 
 
-def _on_credential_changed(sender, **extra):
+def on_credential_changed(sender, **extra):
+    """Receiver of ``core.signals.credential_changed``."""
     credential_changed(sender, **extra)

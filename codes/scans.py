@@ -28,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, clock
+from core import audit, clock, signals
 from core.extensions import db
 from core.store import redis_client
 from codes import devices, keys, service
@@ -44,7 +44,6 @@ from codes.format import PERSON, Claims, ExpiredCode, InvalidCode, MalformedCode
 from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
-from delegation import shown_codes
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"
@@ -122,9 +121,9 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
         code_kind, nonce = OFFLINE, f"{accepted.device_id}:{accepted.step}"
     else:
         claims = _check_signed_code(text)
-        # Enterprises and family proxies (identity.shown_codes): a code shown for someone
-        # else names its subject and who showed it. Every enterprise code is such a code.
-        shown = shown_codes.shown_by(claims)
+        # Enterprises and family proxies (delegation provides the resolver): a code shown for
+        # someone else names its subject and who showed it. Every enterprise code is one.
+        shown = signals.shown_by(claims)
         if shown is not None:
             person, subject = shown.person, shown.subject
         elif claims.kind != PERSON:
@@ -144,7 +143,7 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
     _flush_once(scan)
     audit.record("scan", scan=scan.id, service_point=service_point_id, person=person.id)
     if shown is not None:
-        shown_codes.record_shown(scan, shown)
+        signals.record_shown(scan, shown)
     elif code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
     return ScanResult(scan, subject)

@@ -15,7 +15,6 @@ import re
 import unicodedata
 from datetime import datetime
 
-from blinker import signal
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -401,12 +400,8 @@ def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
     return items
 
 
-def _on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
+def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
+    """Receiver of ``core.signals.credential_changed``: a business licence issued or revoked."""
     if vct == LICENCE:
         licence_changed(holder_index)
 
-
-# The wallet sends this after every issue and revoke (wallet.service.credential_changed); a
-# named signal, so identity need not import the wallet to hear it. A strong reference: the
-# receiver lives as long as this module.
-signal("onecode.credential-changed").connect(_on_credential_changed, weak=False)

@@ -12,10 +12,9 @@ removed, and when the person reads their profile (a credential may have expired 
 """
 from __future__ import annotations
 
-from blinker import signal
 from sqlalchemy import select
 
-from core import clock
+from core import clock, signals
 from core.extensions import db
 from identity.models import Person
 
@@ -23,11 +22,9 @@ RESIDENT_ID = "resident-id"
 
 
 def resident_id_claims(person: Person) -> dict | None:
-    """The claims of the person's newest valid ``resident-id``, or None."""
-    from wallet import service as wallet
-
-    credential = wallet.usable_credentials(person.id_number_index, [RESIDENT_ID]).get(RESIDENT_ID)
-    return wallet.claims_of(credential) if credential is not None else None
+    """The claims of the person's newest valid ``resident-id``, or None (the wallet answers,
+    through the resolver it provides at start-up)."""
+    return signals.resident_id_claims(person.id_number_index)
 
 
 def matches_registration(person: Person, claims: dict | None) -> bool:
@@ -58,13 +55,11 @@ def refresh_assurance(person: Person) -> int:
     return level
 
 
-def _on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
+def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
+    """Receiver of ``core.signals.credential_changed``: a resident-id issued or revoked."""
     if vct != RESIDENT_ID:
         return
     person = db.session.scalar(select(Person).where(Person.id_number_index == holder_index))
     if person is not None:
         refresh_assurance(person)
 
-
-# The wallet sends this after every issue and revoke, inside the issuer's unit of work.
-signal("onecode.credential-changed").connect(_on_credential_changed, weak=False)

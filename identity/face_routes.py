@@ -11,9 +11,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
 from core.extensions import db
+from core import signals
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
-from codes.devices import check_device_proof
-from codes.scans import get_scan
 from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
@@ -209,8 +208,8 @@ def face_login(form, files):
     ranks a face like a password alone (`amr` is `["face"]`).
     """
     def device_proved(person_id: str) -> bool:
-        return check_device_proof(person_id, form.get("device_id"), form.get("device_proof"),
-                                  form["challenge"])
+        return signals.device_proof(person_id, form.get("device_id"), form.get("device_proof"),
+                                    form["challenge"])
 
     tokens = face.sign_in_with_face(form["username"], form["challenge"], _image_bytes(files),
                                     request.remote_addr, device_proved)
@@ -237,7 +236,7 @@ def counter_check(files, scan_id):
     Only by the service point that made the scan, while the scan lives. The check is recorded
     on the holder's scan (`GET /me/scans` shows it under `shared`).
     """
-    scan = get_scan(scan_id, g.principal_id)
+    scan = signals.live_scan(scan_id, g.principal_id)
     if scan is None:
         raise NotFound()
     match = face.check_face_at_counter(scan, _image_bytes(files))

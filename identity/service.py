@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from blinker import signal
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from core import clock
+from core import clock, signals
 from core.crypto import Vault
 from core.errors import ValidationProblem
 from core.extensions import db
@@ -44,7 +43,7 @@ from identity.throttle import LoginThrottle, Lockout, address_digest, per_caller
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
 # of policies found for them before they registered).
-person_registered = signal("onecode.person-registered")
+person_registered = signals.person_registered
 # Names are letters (any script) with their marks, spaces, and the separators that names
 # carry: the middle dot of transcribed minority and foreign names (阿依古丽·买买提), hyphens,
 # apostrophes and full stops. No digits, symbols, control or invisible characters.

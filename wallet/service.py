@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from blinker import signal
 from flask import current_app
 from sqlalchemy import and_, select
 
-from core import audit, changes, clock
+from core import audit, changes, clock, signals
 from core.errors import NotFound, ValidationProblem
 from core.extensions import db
 from core.ids import new_id
@@ -29,7 +28,8 @@ MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
 
 # Hook for the catalogue: sent with the holder index after a credential is issued or revoked,
 # so that policies (免申即享) are evaluated again for that holder.
-credential_changed = signal("onecode.credential-changed")
+credential_changed = signals.credential_changed
+RESIDENT_ID = "resident-id"
 
 
 # Issuing -------------------------------------------------------------------------------
@@ -271,3 +271,10 @@ def summary(claims: dict) -> dict:
             value = mask_id_number(value)
         shown[name] = value
     return shown
+
+
+def resident_id_claims(holder_index: str) -> dict | None:
+    """The claims of the holder's newest valid ``resident-id``, or None (identity asks, for
+    assurance levels, through ``core.signals.resident_id_claims``)."""
+    credential = usable_credentials(holder_index, [RESIDENT_ID]).get(RESIDENT_ID)
+    return claims_of(credential) if credential is not None else None
