@@ -22,6 +22,7 @@ run: install
 	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Requests generated from /api/openapi.json against the app in process (SQLite and the

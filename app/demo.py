@@ -7,14 +7,12 @@ are fixed demo passphrases (argon2 hashes stored as for anyone).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
+
+from core.clients import demo_secret
 
 demo_cli = AppGroup("demo", help="Demo data for the embedded defaults.")
 
@@ -32,13 +30,6 @@ DEMO_SERVICE_POINTS = [
     ("demo-metro-line-1", "Metro Line 1 gate", ["transit"]),
     ("demo-city-library", "City Library", ["library"]),
 ]
-
-
-def demo_secret(client_id: str, kind: str = "service-point") -> str:
-    """The demo client secret of ``client_id``: HMAC-SHA256(SECRET_KEY, "demo-<kind>:" + id)."""
-    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), f"demo-{kind}:{client_id}".encode(),
-                      hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def seed_residents() -> list[dict]:

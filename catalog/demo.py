@@ -27,7 +27,7 @@ def seed_catalogue(path: Path = SAMPLE) -> dict:
 def seed_policy() -> dict:
     """The demo policy publisher (its secret derived, like every demo secret) and its policy,
     evaluated at once (a job: synchronous on the embedded default)."""
-    from app.demo import demo_secret
+    from core.clients import demo_secret
     from core.extensions import db
     from catalog import jobs, policies
     from catalog.models import Policy

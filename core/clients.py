@@ -14,10 +14,13 @@ of its token kind (``register_kind``), so that this layer never imports the pack
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+
+from flask import current_app
 
 from core import audit
 from core.errors import Problem
@@ -118,3 +121,10 @@ def add_switch_commands(group, noun: str, set_enabled: Callable[[str, bool], obj
     @click.argument("client_id")
     def enable(client_id):
         switch(client_id, True)
+
+
+def demo_secret(client_id: str, kind: str = "service-point") -> str:
+    """The demo client secret of ``client_id``: HMAC-SHA256(SECRET_KEY, "demo-<kind>:" + id)."""
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), f"demo-{kind}:{client_id}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

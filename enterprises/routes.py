@@ -13,6 +13,7 @@ from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
 from enterprises import service as enterprises
+from enterprises import wallet as enterprise_holdings
 from enterprises.models import ROLES, SCOPES
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
@@ -176,7 +177,7 @@ def revoke_member(enterprise_id, member_id):
 @require(RESIDENT)
 def enterprise_wallet(enterprise_id):
     """The enterprise's licences and permits, for members with `wallet:read`"""
-    items = enterprises.wallet_of(g.principal_id, enterprise_id)
+    items = enterprise_holdings.wallet_of(g.principal_id, enterprise_id)
     db.session.commit()  # the read is audited
     return {"cards": [i for i in items if i["kind"] == "card"],
             "certificates": [i for i in items if i["kind"] != "card"]}

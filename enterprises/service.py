@@ -381,25 +381,6 @@ def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
             "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None}
 
 
-def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
-    """The enterprise's licences and permits, summarised, for members with ``wallet:read``."""
-    from enterprises.models import WALLET_READ
-    from wallet import service as wallet
-
-    enterprise, _ = require_scope(person_id, enterprise_id, WALLET_READ)
-    items = []
-    for credential, ctype, issuer in wallet.wallet_of(enterprise.uscc_index):
-        claims = wallet.claims_of(credential)
-        items.append({
-            "id": credential.id, "type": credential.vct, "name": ctype.name, "kind": ctype.kind,
-            "issuer": {"name": issuer.name}, "summary": wallet.summary(claims), "claims": claims,
-            "issued_at": clock.rfc3339(credential.issued_at),
-            "valid_until": clock.rfc3339(credential.valid_until) if credential.valid_until else None,
-            "status": wallet.status_of(credential)})
-    audit.record("enterprise-wallet-read", enterprise=enterprise.id, person=person_id)
-    return items
-
-
 def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:
     """Receiver of ``core.signals.credential_changed``: a business licence issued or revoked."""
     if vct == LICENCE:
