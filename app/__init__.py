@@ -97,6 +97,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
     app.register_error_handler(sqlalchemy.exc.TimeoutError, _database_error)
     install_request_logging(app)
+    from core import health
+
+    health.install(app)
     from core.auth import check_bearer_first
 
     app.before_request(check_bearer_first)  # authentication before any look at the body
@@ -230,7 +233,9 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from catalog.routes import blp as catalog_blp
     from mobile_api.routes import blp as mobile_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
+    from core.health import blp as operations_blp
+
+    for blueprint in (operations_blp, identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
                       catalog_blp, mobile_blp, enterprises_blp, proxies_blp, materials_blp):
         api.register_blueprint(blueprint)
     wiring.connect()

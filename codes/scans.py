@@ -28,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, clock, signals
+from core import audit, clock, metrics, signals
 from core.extensions import db
 from core.store import redis_client
 from codes import devices, keys, service
@@ -103,6 +103,7 @@ def _person_subject(person) -> dict:
             "assurance_level": person.assurance_level}
 
 
+@metrics.counted(metrics.SCANS, ok="accepted")
 def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
     """Accept a code scanned by a service point for a purpose, and record the scan (flushed).
 

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 
 from flask import current_app
 
-from core import clock
+from core import clock, metrics
 from core.store import redis_client
 from codes import keys, render
-from codes.format import PERSON, Claims, new_cti
+from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,9 @@ def _image_key(handle: str, code: str, image_kind: str) -> str:
     return f"codeimg:{{{handle}}}:{digest}:{image_kind}"
 
 
+_KIND_LABELS = {PERSON: "person", ENTERPRISE: "enterprise", PROXIED: "proxied"}
+
+
 def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> IssuedCode:
     """Sign a new code for this subject handle, valid for ``CODE_TTL_SECONDS`` from now.
 
@@ -72,6 +75,7 @@ def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> Iss
     exp = iat + ttl
     signer = keys.current_signer()
     code = signer.sign(Claims(handle, exp, cti or new_cti(), kind))
+    metrics.CODES_ISSUED.labels(kind=_KIND_LABELS.get(kind, "other")).inc()
     return IssuedCode(code, exp, iat + (2 * ttl) // 3, signer.kid)
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from flask import current_app
 
-from core import audit, clock
+from core import audit, clock, metrics
 from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
 from core.store import redis_client
@@ -281,6 +281,7 @@ def face_throttle() -> LoginThrottle:
                          address_window=cfg["LOGIN_IP_WINDOW_SECONDS"])
 
 
+@metrics.counted(metrics.SIGN_INS, method="face")
 def sign_in_with_face(username: str, challenge: str, image: bytes,
                       client_address: str | None,
                       device_proved: Callable[[str], bool]) -> dict:

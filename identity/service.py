@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from core import clock, signals
+from core import clock, metrics, signals
 from core.crypto import Vault
 from core.errors import ValidationProblem
 from core.extensions import db
@@ -304,6 +304,7 @@ def sign_in(username: str, password: str, otp: str | None, client_address: str |
     return start_session(person.id, resident_claims(person, amr))
 
 
+@metrics.counted(metrics.SIGN_INS, method="password")
 def authenticate(username: str, password: str, otp: str | None,
                  client_address: str | None) -> tuple[Person, tuple[str, ...]]:
     """Check a password (and a one-time password when TOTP is on), throttled.
