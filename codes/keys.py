@@ -45,7 +45,6 @@ def _grace() -> timedelta:
 
 
 _store = KeyStore(KeySpec(
-    name="code_keys",
     model=SigningKey,
     algorithm=ED25519,
     context="signing-key",

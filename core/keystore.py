@@ -26,10 +26,10 @@ that reload uses it. The signing key's decrypted private key is kept across relo
 from __future__ import annotations
 
 import threading
-import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 from typing import Any, Callable
 
 from cryptography.hazmat.primitives import serialization
@@ -94,19 +94,10 @@ def ed25519_public_bytes(private: Ed25519PrivateKey) -> bytes:
                                              serialization.PublicFormat.Raw)
 
 
-def _public_key_column(row) -> Any:
-    return row.public_key
-
-
-def _as_is(kid: str, private: Any) -> Any:
-    return private
-
-
 @dataclass(frozen=True)
 class KeySpec:
     """What a domain tells the store about its keys."""
 
-    name: str
     model: type
     algorithm: Algorithm
     context: str  # the Vault context is ``f"{context}:{kid}"``
@@ -114,14 +105,14 @@ class KeySpec:
     public_columns: Callable[[str, Any], dict]
     kid_length: int = 12
     # A row -> the public key its snapshot entry holds.
-    public: Callable[[Any], Any] = _public_key_column
+    public: Callable[[Any], Any] = lambda row: row.public_key
     # How long a retired key stays published; None: for ever. Read when asked (config).
     published_after_retirement: Callable[[], timedelta] | None = None
     # How long a rotated-out key keeps signing beside the new one (workers' caches).
     rotation_overlap: timedelta = timedelta(0)
     owner: str | None = None  # the column that says whose key a row is
     # (kid, private key) -> what the snapshot hands out to sign with.
-    signer: Callable[[str, Any], Any] = _as_is
+    signer: Callable[[str, Any], Any] = lambda kid, private: private
     # The published entries (newest first) -> an index built once per snapshot.
     index: Callable[[list["KeyEntry"]], Any] | None = None
     # A PostgreSQL advisory lock that serialises making the first signing key.
@@ -129,10 +120,6 @@ class KeySpec:
 
 
 # ------------------------------------------------------------------ the snapshot
-
-def _seconds(moment: datetime | None) -> float | None:
-    return None if moment is None else moment.timestamp()
-
 
 @dataclass(frozen=True)
 class KeyEntry:
@@ -157,7 +144,8 @@ class Snapshot:
     signer: Any  # the signing key's ``spec.signer``, or None
     index: Any
     loaded_at: float  # business time (core.clock)
-    started: float  # time.monotonic() when its load began
+    started: float  # monotonic() when its load began
+    serial: int  # the slot's count of loads when this one began
 
     def __contains__(self, kid: str) -> bool:
         return kid in self.entries
@@ -168,7 +156,7 @@ class Snapshot:
 
     def fresh(self) -> bool:
         age = clock.timestamp() - self.loaded_at
-        return 0 <= age < CACHE_SECONDS and time.monotonic() - self.started < CACHE_SECONDS
+        return 0 <= age < CACHE_SECONDS and monotonic() - self.started < CACHE_SECONDS
 
 
 @dataclass
@@ -177,6 +165,7 @@ class _Slot:
     guard: threading.Lock = field(default_factory=threading.Lock)  # swaps below
     snapshot: Snapshot | None = None
     generation: int = 0  # bumped by forget(): a load begun before is not kept
+    serial: int = 0  # loads begun
     signers: dict[str, Any] = field(default_factory=dict)  # kid -> decrypted signer
 
 
@@ -344,10 +333,10 @@ class KeyStore:
         held = slot.snapshot
         if not force and _usable(held, knowing):
             return held
-        asked = time.monotonic()
+        asked = slot.serial
         with slot.lock:
             current = slot.snapshot
-            if current is not None and (current.started >= asked or (
+            if current is not None and (current.serial > asked or (
                     not force and current is not held and _usable(current, knowing))):
                 return current  # reloaded by another thread meanwhile
             return self._load(slot)
@@ -363,14 +352,17 @@ class KeyStore:
         return None if entry is None else (entry, snapshot.signer)
 
     def _entry(self, row) -> KeyEntry:
-        activates = _seconds(row.activates_at) if self._activates is not None else None
-        return KeyEntry(row.kid, self.spec.public(row), activates, _seconds(row.retired_at))
+        activates = row.activates_at.timestamp() if self._activates is not None else None
+        retired = row.retired_at.timestamp() if row.retired_at is not None else None
+        return KeyEntry(row.kid, self.spec.public(row), activates, retired)
 
     def _load(self, slot: _Slot) -> Snapshot:
         if self.spec.owner is not None:
             raise TypeError("a snapshot holds one signing key: not for keys with owners")
         generation = slot.generation
-        started = time.monotonic()
+        slot.serial += 1  # under slot.lock
+        serial = slot.serial
+        started = monotonic()
         loaded_at = clock.timestamp()
         rows = self.published_rows()
         entries = {row.kid: self._entry(row) for row in rows}
@@ -382,7 +374,7 @@ class KeyStore:
                 row = next(row for row in rows if row.kid == signing.kid)
                 signer = self.spec.signer(row.kid, self.private_key(row))
         index = self.spec.index(list(entries.values())) if self.spec.index else None
-        snapshot = Snapshot(entries, signing, signer, index, loaded_at, started)
+        snapshot = Snapshot(entries, signing, signer, index, loaded_at, started, serial)
         with slot.guard:
             if slot.generation == generation:
                 slot.snapshot = snapshot

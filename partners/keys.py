@@ -38,7 +38,6 @@ def _retired_published() -> timedelta:
 
 
 _store = KeyStore(KeySpec(
-    name="id_token_keys",
     model=IdTokenKey,
     algorithm=RS256,
     context="oidc-signing-key",

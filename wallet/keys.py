@@ -24,7 +24,6 @@ EDDSA = ED25519.name
 ES256 = "ES256"
 
 _store = KeyStore(KeySpec(
-    name="issuer_keys",
     model=IssuerKey,
     algorithm=ED25519,
     context="issuer-key",
