@@ -32,13 +32,14 @@ import pyotp
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
+from codes.models import Device
 from core import clock
+from core.crypto import vault
 from core.errors import NotFound
 from core.extensions import db
 from core.ids import new_id
 from core.store import redis_client
-from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
-from codes.models import Device
 
 PREFIX = "OCD1:"
 DIGITS = 8
@@ -46,9 +47,6 @@ MAX_DEVICES = 10  # active devices a person may hold at once
 _CODE = re.compile(r"OCD1:([A-Za-z0-9_-]{1,32}):([0-9]{8})", re.ASCII)
 _DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 
-
-def _vault():
-    return current_app.extensions["vault"]
 
 
 def _context(device_id: str) -> bytes:
@@ -67,7 +65,7 @@ def register_device(person_id: str) -> tuple[Device, str]:
     secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
     device_id = new_id()
     device = Device(id=device_id, person_id=person_id,
-                    secret_enc=_vault().encrypt(secret.encode(), _context(device_id)),
+                    secret_enc=vault().encrypt(secret.encode(), _context(device_id)),
                     period=current_app.config["DEVICE_CODE_PERIOD_SECONDS"], last_step=0,
                     created_at=clock.now())
     db.session.add(device)
@@ -100,7 +98,7 @@ def check_device_proof(person_id: str, device_id: str | None, proof: str | None,
     device = db.session.get(Device, device_id)
     if device is None or device.person_id != person_id or device.removed_at is not None:
         return False
-    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    secret = vault().decrypt(device.secret_enc, _context(device.id)).decode()
     try:
         key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
     except (binascii.Error, ValueError):
@@ -135,7 +133,7 @@ def check_device_code(text: str) -> AcceptedStep:
     device = db.session.get(Device, device_id)
     if device is None or device.removed_at is not None:
         raise CodeInvalid()
-    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    secret = vault().decrypt(device.secret_enc, _context(device.id)).decode()
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=device.period)
     current = int(clock.timestamp()) // device.period
     for step in (current, current - 1, current + 1):

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from core import clock
-from core.crypto import vault as _vault  # noqa: F401  (tests decrypt keys with keys._vault())
 from core.extensions import db
 from core.keystore import CACHE_SECONDS, ED25519, KeySpec, KeyStore, ed25519_public_bytes
 from codes.format import Claims, CodeSigner, Keyring, SignedCode

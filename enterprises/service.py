@@ -15,16 +15,14 @@ import re
 import unicodedata
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.crypto import vault
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
 from core.ids import new_handle, new_id
-from identity import service as identity
-from identity import uscc as gb32100
 from enterprises.models import (
     ADMIN,
     MANAGE_MEMBERS,
@@ -33,6 +31,8 @@ from enterprises.models import (
     Enterprise,
     EnterpriseMember,
 )
+from identity import service as identity
+from identity import uscc as gb32100
 from identity.id_numbers import validate_id_number
 
 LICENCE = "business-licence"
@@ -74,16 +74,13 @@ class LegalRepresentative(Problem):
 # Registration and verification ---------------------------------------------------------
 
 
-def _vault():
-    return current_app.extensions["vault"]
-
 
 def _uscc_context(enterprise_id: str) -> str:
     return f"enterprise.uscc:{enterprise_id}"
 
 
 def uscc_of(enterprise: Enterprise) -> str:
-    return _vault().decrypt_text(enterprise.uscc_enc, _uscc_context(enterprise.id))
+    return vault().decrypt_text(enterprise.uscc_enc, _uscc_context(enterprise.id))
 
 
 def normalise_name(name) -> str:
@@ -109,7 +106,7 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
         errors["uscc"] = [str(exc)]
     if errors:
         raise ValidationProblem(errors)
-    index = _vault().index("uscc", clean["uscc"])
+    index = vault().index("uscc", clean["uscc"])
     existing = db.session.scalars(select(Enterprise).where(Enterprise.uscc_index == index)
                                   .with_for_update()).first()
     if existing is not None:
@@ -119,7 +116,7 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
         enterprise_id = new_id()
         enterprise = Enterprise(
             id=enterprise_id, name=clean["name"], uscc_index=index,
-            uscc_enc=_vault().encrypt_text(clean["uscc"], _uscc_context(enterprise_id)),
+            uscc_enc=vault().encrypt_text(clean["uscc"], _uscc_context(enterprise_id)),
             handle=new_handle(10), registered_by=person_id, verified=False, created_at=now)
         try:
             with db.session.begin_nested():

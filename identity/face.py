@@ -15,6 +15,7 @@ import numpy as np
 from flask import current_app
 
 from core import audit, clock, metrics
+from core.crypto import vault
 from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
 from core.store import redis_client
@@ -23,7 +24,7 @@ from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest, per_address
+from identity.throttle import Lockout, LoginThrottle, address_digest, per_address
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
@@ -144,11 +145,11 @@ def _context(person_id: str) -> bytes:
 def _seal(person_id: str, encoding: np.ndarray) -> bytes:
     raw = np.asarray(encoding, dtype="<f8").tobytes()
     assert len(raw) == _TEMPLATE_BYTES
-    return current_app.extensions["vault"].encrypt(raw, _context(person_id))
+    return vault().encrypt(raw, _context(person_id))
 
 
 def _open(template: FaceTemplate) -> np.ndarray:
-    raw = current_app.extensions["vault"].decrypt(template.template_enc, _context(template.person_id))
+    raw = vault().decrypt(template.template_enc, _context(template.person_id))
     return np.frombuffer(raw, dtype="<f8")
 
 

@@ -28,6 +28,7 @@ from typing import Callable
 import redis
 
 from core import clock
+from core.crypto import vault
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,8 @@ class LoginThrottle:
 
 def address_digest(client_address: str | None) -> str:
     """How the throttles name a client address: a keyed digest, never the address itself."""
-    from flask import current_app
 
-    return current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
+    return vault().index("addr", client_address or "unknown")[:32]
 
 
 def per_caller(scope: str, caller: str, limit: int, window_seconds: int) -> None:

@@ -144,6 +144,6 @@ def test_sigterm_stops_the_server_promptly_with_its_face_children(migrated,
     took = server.stop()
     log = server.log.read_text()
     assert server.process.returncode == 0, log[-2000:]
-    assert took < 8, log[-2000:]
+    assert took < 15, log[-2000:]  # a face child still loading its models is not waited for
     assert "not started early" not in log
     assert "Traceback" not in log
