@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from core import clock
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from catalog import applications, items, jobs, policies
 from catalog.schemas import (
@@ -135,7 +134,6 @@ def create_application(data):
         person.id, person.id_number_index, item_code=data.get("service_item"),
         bundle_code=data.get("bundle"))
     body = _with_name(application)
-    db.session.commit()
     return body
 
 
@@ -173,7 +171,6 @@ def submit(data, application_id):
     application = applications.submit(person.id, person.id_number_index, application_id,
                                       data.get("form"))
     body = _with_name(application)
-    db.session.commit()
     return body
 
 
@@ -246,7 +243,6 @@ def move_application(data, application_id):
     application = applications.advance(application_id, data["status"], data.get("note"),
                                        issuer_id=g.principal_id)
     body = _with_name(application, department_body)
-    db.session.commit()
     return body
 
 
@@ -283,7 +279,6 @@ def publish_policy(data):
                                     valid_until=data.get("valid_until"))
     body = policy_body(policy)
     jobs.enqueue(jobs.evaluate_policy_job, policy.id)
-    db.session.commit()
     return body
 
 
@@ -306,5 +301,4 @@ def accept_policy(policy_id):
     """Take up a policy found for me"""
     match, policy = policies.accept(_me().id_number_index, policy_id)
     body = my_policy_body(match, policy)
-    db.session.commit()
     return body

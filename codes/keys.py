@@ -134,10 +134,16 @@ def ensure_signing_key() -> SigningKey | None:
 
 
 def _ensure_first_key() -> None:
-    # Committed at once: codes signed with the key leave this process before the request
-    # ends, so the key must outlive the request whatever becomes of it.
-    ensure_signing_key()
-    db.session.commit()
+    # A unit of work of its own (a fresh app context has a session of its own), committed at
+    # once without committing the caller's: codes signed with the key leave this process
+    # before the request ends, so the key must outlive the request whatever becomes of it.
+    # SQLite serialises transactions, so while the caller holds one the key joins it instead.
+    if db.engine.dialect.name == "sqlite" and db.session().in_transaction():
+        ensure_signing_key()
+        return
+    with current_app.app_context():
+        ensure_signing_key()
+        db.session.commit()
 
 
 def ensure_published_key() -> None:

@@ -10,7 +10,7 @@ that guardian.
 At most ``MAX_PROXIES`` relations, invited or active, act for a person, and a person acts for
 at most as many: both rows are locked while counting, so two invitations at once cannot both
 pass the limit. Either side ends a relation. Every act goes into the audit chain with both
-people's ids. Services flush; the route commits.
+people's ids. Services flush; the request commits.
 """
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from marshmallow import Schema, fields, validate
 
 from core import clock
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
 from codes.format import ENTERPRISE, PROXIED
@@ -100,7 +99,6 @@ def invite(data):
     """
     proxy = proxies.invite(g.principal_id, data["id_number"], data["relation"])
     body = _body(proxy, g.principal_id, principal=identity.get_person(proxy.principal_id))
-    db.session.commit()
     return body
 
 
@@ -142,7 +140,6 @@ def accept(proxy_id):
     proxy = proxies.accept(g.principal_id, proxy_id)
     body = _body(proxy, g.principal_id, identity.get_person(proxy.proxy_id),
                  identity.get_person(proxy.principal_id))
-    db.session.commit()
     return body
 
 
@@ -155,7 +152,6 @@ def accept(proxy_id):
 def end(proxy_id):
     """End it (either side): from now on the proxy cannot act"""
     proxies.end(g.principal_id, proxy_id)
-    db.session.commit()
 
 
 @blp.get("/me/proxies/<proxy_id>/code")

@@ -9,7 +9,6 @@ from marshmallow import Schema, fields, validate
 
 from core import clock
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
 from core.schemas import ProblemSchema, Text
 from enterprises import service as enterprises
@@ -91,7 +90,6 @@ def register(data):
     enterprise = enterprises.register_enterprise(g.principal_id, data["name"], data["uscc"])
     _, member = enterprises.acting_member(g.principal_id, enterprise.id)
     body = enterprises.enterprise_view(enterprise, member)
-    db.session.commit()
     return body
 
 
@@ -112,7 +110,6 @@ def my_enterprises():
 def get_enterprise(enterprise_id):
     """One enterprise: whether it is verified, my role and scopes"""
     body = enterprises.enterprise_view(*enterprises.acting_member(g.principal_id, enterprise_id))
-    db.session.commit()  # a licence that came into force since verifies it now
     return body
 
 
@@ -151,7 +148,6 @@ def add_member(data, enterprise_id):
     member = enterprises.add_member(g.principal_id, enterprise_id, data["id_number"], data["role"],
                                     data["scopes"], data["expires_at"])
     body = _member_body(member)
-    db.session.commit()
     return body
 
 
@@ -166,7 +162,6 @@ def add_member(data, enterprise_id):
 def revoke_member(enterprise_id, member_id):
     """Revoke a membership: it stops working at once"""
     enterprises.revoke_member(g.principal_id, enterprise_id, member_id)
-    db.session.commit()
 
 
 @blp.get("/enterprises/<enterprise_id>/wallet")
@@ -178,6 +173,5 @@ def revoke_member(enterprise_id, member_id):
 def enterprise_wallet(enterprise_id):
     """The enterprise's licences and permits, for members with `wallet:read`"""
     items = enterprise_holdings.wallet_of(g.principal_id, enterprise_id)
-    db.session.commit()  # the read is audited
     return {"cards": [i for i in items if i["kind"] == "card"],
             "certificates": [i for i in items if i["kind"] != "card"]}

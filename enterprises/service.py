@@ -7,7 +7,7 @@ is issued or revoked; the end of a licence's validity needs no event (``verified
 
 Every route acts through ``acting_member``: the caller's live membership of this very
 enterprise (not revoked, not expired: checked on every request), or ``NotFound`` as if the
-enterprise did not exist. Services flush; the route commits.
+enterprise did not exist. Services flush; the request commits.
 """
 from __future__ import annotations
 

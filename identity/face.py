@@ -3,7 +3,7 @@
 Only the 128-d encoding of an enrolled face is kept, AES-GCM encrypted with the person's id as
 context; uploaded images live in memory for the length of the request and are never stored or
 logged. Two encodings are of the same person when their Euclidean distance is below
-``FACE_MATCH_THRESHOLD``. Services flush and never commit; the route commits.
+``FACE_MATCH_THRESHOLD``. Services flush and never commit; the request commits.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Residents: registration, sign-in, two-step sign-in and lookups for the other packages.
 
-Services flush and never commit; the route (or CLI command, or job) that calls them commits.
+Services flush and never commit; the request (or CLI command, or job) that calls them commits.
 """
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from delegation import answering
 from materials import service as consents
@@ -50,7 +49,6 @@ def request_materials(data, scan_id):
         if types is None:
             raise NotFound("No service item has this code.")
     created = consents.request_materials(g.principal_id, scan_id, types)
-    db.session.commit()
     return {"request_id": created.id, "status": created.status, "types": created.types,
             "missing": created.missing, "expires_at": _time(created.expires_at)}
 
@@ -67,7 +65,6 @@ def request_state(scan_id, request_id):
     `aud` is its client id and `nonce` the request id.
     """
     state = consents.request_state(g.principal_id, scan_id, request_id)
-    db.session.commit()
     return state
 
 
@@ -97,7 +94,6 @@ def my_consents(query):
 def approve(consent_id):
     """Approve: the asking service point may fetch those materials until the request expires"""
     consents.answer(g.principal_id, consent_id, approve=True)
-    db.session.commit()
 
 
 @blp.post("/me/consents/<consent_id>/deny")
@@ -110,4 +106,3 @@ def approve(consent_id):
 def deny(consent_id):
     """Deny: nothing is shared"""
     consents.answer(g.principal_id, consent_id, approve=False)
-    db.session.commit()

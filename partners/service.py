@@ -1,6 +1,6 @@
 """Partner apps: registration, consent, codes and tokens, withdrawal.
 
-Services flush and never commit; the route (or CLI command) that calls them commits.
+Services flush and never commit; the request (or CLI command) that calls them commits.
 """
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from core import clock
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
 from wallet import issuers, service, status, verify
@@ -78,7 +77,6 @@ def issue(data):
     credential, sd_jwt = service.issue_credential(
         g.principal_id, data["type"], data["holder"], data["claims"], base_url=_base_url(),
         valid_from=data.get("valid_from"), valid_until=data.get("valid_until"))
-    db.session.commit()
     return {"id": credential.id, "type": credential.vct, "credential": sd_jwt,
             "issued_at": _time(credential.issued_at), "valid_from": _time(credential.valid_from),
             "valid_until": _time(credential.valid_until),
@@ -97,7 +95,6 @@ def issue(data):
 def revoke(data, credential_id):
     """Revoke a credential: its status list bit flips at once"""
     credential = service.revoke_credential(g.principal_id, credential_id, data["reason"])
-    db.session.commit()
     return {"id": credential.id, "status": "revoked", "revoked_at": _time(credential.revoked_at),
             "reason": credential.revocation_reason}
 

@@ -1,6 +1,6 @@
 """Credentials: issuing and revoking, and the holder's own view (wallet, presentations).
 
-Services flush and never commit; the route or command that calls them commits once.
+Services flush and never commit; the request or command that calls them commits once.
 ``base_url`` (``PUBLIC_URL``, else the scheme and host a request came in on) is passed in by
 the caller: it makes the issuer identifiers and status-list addresses inside credentials.
 """
