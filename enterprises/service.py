@@ -378,7 +378,7 @@ def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
             "verified": is_verified(enterprise),
             "legal_representative": is_legal_representative(enterprise, member),
             "role": member.role, "scopes": scopes_of(enterprise, member),
-            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None}
+            "expires_at": member.expires_at}
 
 
 def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:

@@ -353,5 +353,5 @@ def enrolled_face(person_id: str) -> dict:
     if template is None:
         return {"enrolled": False, "portrait_matched": False, "consented_at": None}
     return {"enrolled": True, "portrait_matched": template.portrait_matched,
-            "consented_at": clock.rfc3339(template.consented_at)}
+            "consented_at": template.consented_at}
 
