@@ -11,7 +11,6 @@ enterprise did not exist. Services flush; the route commits.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from core import audit, clock
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
-from core.ids import new_handle, new_id
+from core.ids import OPAQUE_ID, new_handle, new_id
 from identity import service as identity
 from identity import uscc as gb32100
 from enterprises.models import (
@@ -37,7 +36,6 @@ from identity.id_numbers import validate_id_number
 
 LICENCE = "business-licence"
 NAME_MAX = 128
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
 
@@ -236,7 +234,7 @@ def _live(member: EnterpriseMember | None) -> bool:
 
 def acting_member(person_id: str, enterprise_id: str) -> tuple[Enterprise, EnterpriseMember]:
     """The enterprise and the caller's live membership of it; ``NotFound`` otherwise."""
-    if _ID.fullmatch(enterprise_id or "") is None:
+    if OPAQUE_ID.fullmatch(enterprise_id or "") is None:
         raise NotFound()
     row = db.session.execute(
         select(Enterprise, EnterpriseMember)
@@ -355,7 +353,7 @@ def revoke_member(person_id: str, enterprise_id: str, member_id: str) -> None:
     """End a membership at once. ``NotFound`` for a member of another enterprise or one
     already gone; ``LegalRepresentative`` for the registrant's own membership."""
     enterprise, _ = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
-    if _ID.fullmatch(member_id or "") is None:
+    if OPAQUE_ID.fullmatch(member_id or "") is None:
         raise NotFound()
     member = db.session.scalars(select(EnterpriseMember).where(
         EnterpriseMember.id == member_id, EnterpriseMember.enterprise_id == enterprise.id)

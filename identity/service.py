@@ -4,7 +4,6 @@ Services flush and never commit; the route (or CLI command, or job) that calls t
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from flask import current_app
@@ -30,6 +29,7 @@ from identity.errors import (
     TotpNotStarted,
 )
 from identity.id_numbers import (
+    ID_NUMBER_SHAPE,
     birthdate_of,
     mask_id_number,
     mask_phone,
@@ -48,7 +48,6 @@ person_registered = signals.person_registered
 # carry: the middle dot of transcribed minority and foreign names (阿依古丽·买买提), hyphens,
 # apostrophes and full stops. No digits, symbols, control or invisible characters.
 _NAME_PUNCTUATION = frozenset("·・‧•.-'’")
-_ID_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
 
@@ -281,7 +280,7 @@ def _find_login(username: str) -> tuple[Person | None, str]:
     """The person a username names (ID number or phone) and the digest to throttle it by."""
     vault = _vault()
     normalised = normalise_id_number(username)
-    if _ID_NUMBER_SHAPE.fullmatch(normalised):
+    if ID_NUMBER_SHAPE.fullmatch(normalised):
         index = vault.index("id", normalised)
         column = Person.id_number_index
     else:
