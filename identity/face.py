@@ -17,13 +17,14 @@ from flask import current_app
 from core import audit, clock
 from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
+from core.ratelimit import address_digest, per_address
 from core.store import redis_client
 from core.tokens import start_session
 from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest, per_address
+from identity.throttle import LoginThrottle, Lockout
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8

@@ -15,6 +15,7 @@ from core.crypto import Vault
 from core.errors import ValidationProblem
 from core.extensions import db
 from core.ids import new_handle, new_id
+from core.ratelimit import address_digest, fixed_window
 from core.store import redis_client
 from core.tokens import start_session
 from identity import passwords, totp
@@ -38,7 +39,7 @@ from identity.id_numbers import (
     validate_id_number,
 )
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest, per_caller
+from identity.throttle import LoginThrottle, Lockout
 
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
@@ -227,8 +228,8 @@ def find_resident_for(caller_id: str, id_number: str) -> Person | None:
     whether the number is registered: past ``ID_NUMBER_LOOKUPS_PER_ACCOUNT`` in the window it
     raises ``TooManyAttempts`` before looking."""
     cfg = current_app.config
-    per_caller("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
-               cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
+    fixed_window("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
+                 cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
     return get_person_by_id_number(id_number)
 
 
