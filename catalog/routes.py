@@ -4,7 +4,6 @@ publishing policies (policy publishers)."""
 from flask import g
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
@@ -28,10 +27,6 @@ from identity import service as identity
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
                 description="Service items, one-thing bundles, applications, policies")
 
-
-
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
 
 
 def _me():
@@ -101,8 +96,8 @@ def application_body(application, name: str | None = None) -> dict:
     return {"id": application.id, "status": application.status,
             "service_item": application.item_code, "bundle": application.bundle_code,
             "name": name, "form": application.form, "missing": application.missing,
-            "timeline": application.timeline, "created_at": _time(application.created_at),
-            "updated_at": _time(application.updated_at)}
+            "timeline": application.timeline, "created_at": application.created_at,
+            "updated_at": application.updated_at}
 
 
 def _bodies(found: list, body=application_body) -> list[dict]:
@@ -251,13 +246,13 @@ def move_application(data, application_id):
 
 def policy_body(policy) -> dict:
     return {"id": policy.id, "name": policy.name, "benefit": policy.benefit, "rules": policy.rules,
-            "valid_from": _time(policy.valid_from), "valid_until": _time(policy.valid_until),
-            "created_at": _time(policy.created_at)}
+            "valid_from": policy.valid_from, "valid_until": policy.valid_until,
+            "created_at": policy.created_at}
 
 
 def my_policy_body(match, policy) -> dict:
-    return {**policy_body(policy), "status": match.status, "found_at": _time(match.found_at),
-            "accepted_at": _time(match.accepted_at)}
+    return {**policy_body(policy), "status": match.status, "found_at": match.found_at,
+            "accepted_at": match.accepted_at}
 
 
 @blp.post("/policies")

@@ -2,7 +2,6 @@
 from flask import g, make_response
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.responses import json_response
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
@@ -157,7 +156,7 @@ def scan(data):
     """
     result = scans.scan_code(g.principal_id, data["code"], data["purpose"])
     body = {"scan_id": result.scan.id, "subject": result.subject,
-            "expires_at": clock.rfc3339(result.scan.expires_at)}
+            "expires_at": result.scan.expires_at}
     return body
 
 
@@ -168,7 +167,7 @@ def scan(data):
 @require(RESIDENT)
 def my_scans(query):
     """Who scanned my code: newest first"""
-    return [{"scan_id": scan.id, "scanned_at": clock.rfc3339(scan.created_at),
+    return [{"scan_id": scan.id, "scanned_at": scan.created_at,
              "service_point": {"name": name}, "purpose": scan.purpose,
              "code_kind": scan.code_kind, "shared": scan.shared or []}
             for scan, name in scans.scans_of(g.principal_id, query["limit"])]

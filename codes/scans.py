@@ -20,7 +20,6 @@ a failover to an empty replica). An offline code's step is spent by its device r
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, metrics, signals
 from core.extensions import db
+from core.ids import OPAQUE_ID
 from core.store import redis_client
 from codes import devices, keys, service
 from codes.errors import (
@@ -45,7 +45,6 @@ from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"
 OFFLINE = "offline"
 
@@ -166,7 +165,7 @@ def _flush_once(scan: Scan) -> None:
 def get_scan(scan_id: str, service_point_id: str | None = None) -> Scan | None:
     """A scan by id; with ``service_point_id``, only if that service point made it and the
     scan still lives (for follow-up requests: materials, a face check)."""
-    if _ID.fullmatch(scan_id or "") is None:
+    if OPAQUE_ID.fullmatch(scan_id or "") is None:
         return None  # not an id we make (a NUL in it would even upset PostgreSQL)
     scan = db.session.get(Scan, scan_id)
     if scan is None or service_point_id is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 from flask import current_app
 
@@ -40,15 +41,18 @@ class IssuedCode:
         by a key that still verifies (not revoked since)."""
         return now < self.refresh_after and keys.is_published(self.kid)
 
-    def as_dict(self) -> dict:
-        """``{code, expires_at, refresh_after}`` with RFC 3339 times, as the API answers."""
-        from datetime import datetime, timezone
+    def as_body(self) -> dict:
+        """``{code, expires_at, refresh_after}`` with datetimes, for ``CodeSchema``."""
+        return {"code": self.code,
+                "expires_at": datetime.fromtimestamp(self.exp, timezone.utc),
+                "refresh_after": datetime.fromtimestamp(self.refresh_after, timezone.utc)}
 
-        return {
-            "code": self.code,
-            "expires_at": clock.rfc3339(datetime.fromtimestamp(self.exp, timezone.utc)),
-            "refresh_after": clock.rfc3339(datetime.fromtimestamp(self.refresh_after, timezone.utc)),
-        }
+    def as_dict(self) -> dict:
+        """``as_body`` dumped by ``CodeSchema``, as the API answers, for the bodies written
+        without a schema dump (the hot code route, the cached home screen)."""
+        from codes.schemas import CodeSchema
+
+        return CodeSchema().dump(self.as_body())
 
 
 def code_key(handle: str, kind: int = PERSON) -> str:

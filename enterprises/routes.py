@@ -7,10 +7,9 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core import clock
 from core.auth import BEARER, RESIDENT, require
 from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema, Text
+from core.schemas import ProblemSchema, Rfc3339, Text
 from enterprises import service as enterprises
 from enterprises import wallet as enterprise_holdings
 from enterprises.models import ROLES, SCOPES
@@ -34,7 +33,7 @@ class EnterpriseSchema(Schema):
     legal_representative = fields.Boolean(metadata={"description": "whether I am it"})
     role = fields.String(metadata={"description": "my role: `admin` or `staff`"})
     scopes = fields.List(fields.String(), metadata={"description": "my scopes"})
-    expires_at = fields.String(allow_none=True, metadata={"description": "my membership's end"})
+    expires_at = Rfc3339(allow_none=True, metadata={"description": "my membership's end"})
 
 
 class MemberCreateSchema(Schema):
@@ -52,14 +51,14 @@ class MemberSchema(Schema):
     id_number = fields.String(metadata={"description": "masked"})
     role = fields.String(required=True)
     scopes = fields.List(fields.String(), required=True)
-    expires_at = fields.String(allow_none=True)
-    added_at = fields.String()
+    expires_at = Rfc3339(allow_none=True)
+    added_at = Rfc3339()
 
 
 def _member_body(member, person=None) -> dict:
     body = {"member_id": member.id, "role": member.role, "scopes": list(member.scopes or []),
-            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None,
-            "added_at": clock.rfc3339(member.created_at)}
+            "expires_at": member.expires_at,
+            "added_at": member.created_at}
     if person is not None:
         from identity import service as identity
 

@@ -11,7 +11,6 @@ enterprise did not exist. Services flush; the request commits.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 
@@ -22,7 +21,9 @@ from core import audit, clock
 from core.crypto import vault
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
-from core.ids import new_handle, new_id
+from core.ids import OPAQUE_ID, new_handle, new_id
+from identity import service as identity
+from identity import uscc as gb32100
 from enterprises.models import (
     ADMIN,
     MANAGE_MEMBERS,
@@ -31,13 +32,10 @@ from enterprises.models import (
     Enterprise,
     EnterpriseMember,
 )
-from identity import service as identity
-from identity import uscc as gb32100
 from identity.id_numbers import validate_id_number
 
 LICENCE = "business-licence"
 NAME_MAX = 128
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
 
@@ -233,7 +231,7 @@ def _live(member: EnterpriseMember | None) -> bool:
 
 def acting_member(person_id: str, enterprise_id: str) -> tuple[Enterprise, EnterpriseMember]:
     """The enterprise and the caller's live membership of it; ``NotFound`` otherwise."""
-    if _ID.fullmatch(enterprise_id or "") is None:
+    if OPAQUE_ID.fullmatch(enterprise_id or "") is None:
         raise NotFound()
     row = db.session.execute(
         select(Enterprise, EnterpriseMember)
@@ -352,7 +350,7 @@ def revoke_member(person_id: str, enterprise_id: str, member_id: str) -> None:
     """End a membership at once. ``NotFound`` for a member of another enterprise or one
     already gone; ``LegalRepresentative`` for the registrant's own membership."""
     enterprise, _ = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
-    if _ID.fullmatch(member_id or "") is None:
+    if OPAQUE_ID.fullmatch(member_id or "") is None:
         raise NotFound()
     member = db.session.scalars(select(EnterpriseMember).where(
         EnterpriseMember.id == member_id, EnterpriseMember.enterprise_id == enterprise.id)
@@ -375,7 +373,7 @@ def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
             "verified": is_verified(enterprise),
             "legal_representative": is_legal_representative(enterprise, member),
             "role": member.role, "scopes": scopes_of(enterprise, member),
-            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None}
+            "expires_at": member.expires_at}
 
 
 def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:

@@ -18,13 +18,14 @@ from core import audit, clock, metrics
 from core.crypto import vault
 from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
+from core.ratelimit import address_digest, per_address
 from core.store import redis_client
 from core.tokens import start_session
 from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import Lockout, LoginThrottle, address_digest, per_address
+from identity.throttle import LoginThrottle, Lockout
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
@@ -355,5 +356,5 @@ def enrolled_face(person_id: str) -> dict:
     if template is None:
         return {"enrolled": False, "portrait_matched": False, "consented_at": None}
     return {"enrolled": True, "portrait_matched": template.portrait_matched,
-            "consented_at": clock.rfc3339(template.consented_at)}
+            "consented_at": template.consented_at}
 

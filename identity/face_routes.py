@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
 from core import signals
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Rfc3339, Text
 from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
@@ -101,7 +101,7 @@ class FaceStatusSchema(Schema):
     enrolled = fields.Boolean(required=True)
     portrait_matched = fields.Boolean(required=True, metadata={
         "description": "the face matched the portrait of my resident ID"})
-    consented_at = fields.String(allow_none=True)
+    consented_at = Rfc3339(allow_none=True)
 
 
 class FaceCheckSchema(Schema):

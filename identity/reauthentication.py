@@ -7,10 +7,10 @@ counts), so a stolen token is no way to try passwords either.
 """
 from __future__ import annotations
 
+from core.ratelimit import address_digest
 from identity import passwords, service
 from identity.errors import ReauthenticationRequired, TooManyAttempts
 from identity.models import Person
-from identity.throttle import address_digest
 
 
 def confirm_password(person: Person, password: str | None, client_address: str | None) -> None:

@@ -3,10 +3,10 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
+from core.ratelimit import per_address
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import assurance, service, sessions
 from identity.errors import InvalidToken
-from identity.throttle import per_address
 from identity.schemas import (
     LoginSchema,
     OtpSchema,

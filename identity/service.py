@@ -4,7 +4,6 @@ Services flush and never commit; the request (or CLI command, or job) that calls
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from flask import current_app
@@ -16,6 +15,7 @@ from core.crypto import vault
 from core.errors import ValidationProblem
 from core.extensions import db
 from core.ids import new_handle, new_id
+from core.ratelimit import address_digest, fixed_window
 from core.store import redis_client
 from core.tokens import start_session
 from identity import passwords, totp
@@ -30,6 +30,7 @@ from identity.errors import (
     TotpNotStarted,
 )
 from identity.id_numbers import (
+    ID_NUMBER_SHAPE,
     birthdate_of,
     mask_id_number,
     mask_phone,
@@ -38,7 +39,7 @@ from identity.id_numbers import (
     validate_id_number,
 )
 from identity.models import ACTIVE, Person
-from identity.throttle import Lockout, LoginThrottle, address_digest, per_caller
+from identity.throttle import LoginThrottle, Lockout
 
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
@@ -48,7 +49,6 @@ person_registered = signals.person_registered
 # carry: the middle dot of transcribed minority and foreign names (阿依古丽·买买提), hyphens,
 # apostrophes and full stops. No digits, symbols, control or invisible characters.
 _NAME_PUNCTUATION = frozenset("·・‧•.-'’")
-_ID_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
 
@@ -225,8 +225,8 @@ def find_resident_for(caller_id: str, id_number: str) -> Person | None:
     whether the number is registered: past ``ID_NUMBER_LOOKUPS_PER_ACCOUNT`` in the window it
     raises ``TooManyAttempts`` before looking."""
     cfg = current_app.config
-    per_caller("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
-               cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
+    fixed_window("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
+                 cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
     return get_person_by_id_number(id_number)
 
 
@@ -278,7 +278,7 @@ def _find_login(username: str) -> tuple[Person | None, str]:
     """The person a username names (ID number or phone) and the digest to throttle it by."""
     v = vault()
     normalised = normalise_id_number(username)
-    if _ID_NUMBER_SHAPE.fullmatch(normalised):
+    if ID_NUMBER_SHAPE.fullmatch(normalised):
         index = v.index("id", normalised)
         column = Person.id_number_index
     else:

@@ -3,7 +3,6 @@ holder (or whoever answers for them) approves or denies, the service point fetch
 from flask import g
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
@@ -19,10 +18,6 @@ from materials.schemas import (
 
 blp = Blueprint("materials", __name__, url_prefix="/api/v1",
                 description="Materials shared with service points, with the holder's consent")
-
-
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
 
 
 # Materials for service points ----------------------------------------------------------
@@ -50,7 +45,7 @@ def request_materials(data, scan_id):
             raise NotFound("No service item has this code.")
     created = consents.request_materials(g.principal_id, scan_id, types)
     return {"request_id": created.id, "status": created.status, "types": created.types,
-            "missing": created.missing, "expires_at": _time(created.expires_at)}
+            "missing": created.missing, "expires_at": created.expires_at}
 
 
 @blp.get("/scans/<scan_id>/requests/<request_id>")
@@ -79,7 +74,7 @@ def my_consents(query):
     # Whom I answer for, when not for myself.
     others = answering.on_behalf_of(g.principal_id, [r for r, _ in pending])
     return [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
-             "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at),
+             "purpose": r.purpose, "types": r.types, "expires_at": r.expires_at,
              **({"on_behalf_of": others[r.id]} if r.id in others else {})}
             for r, name in pending]
 

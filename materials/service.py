@@ -140,7 +140,7 @@ def request_state(service_point_id: str, scan_id: str, request_id: str) -> dict:
     _record_share(request, held)
     return {"status": state, "materials": materials,
             "missing": [t for t in request.types if t not in held],
-            "expires_at": clock.rfc3339(request.expires_at)}
+            "expires_at": request.expires_at}
 
 
 def _record_share(request: MaterialRequest, held: dict) -> None:

@@ -5,7 +5,6 @@ from flask import g
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
-from core.clock import rfc3339
 from core.errors import NotFound
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity.errors import InvalidToken
@@ -65,7 +64,7 @@ def show_login(user_code):
             "partner": {"client_id": client.client_id, "name": client.name},
             "scopes": found.scope.split(), "may_read": service.describe_scope(found.scope),
             "kind": found.kind,
-            "expires_at": rfc3339(datetime.fromtimestamp(found.expires_at, timezone.utc))}
+            "expires_at": datetime.fromtimestamp(found.expires_at, timezone.utc)}
 
 
 @blp.post("/me/logins/<user_code>/approve")

@@ -257,7 +257,7 @@ def present(credential: Credential, claims: list[str] | None, *, audience: str |
                                 iat=iat, aud=audience, nonce=nonce)
     max_age = current_app.config["PRESENTATION_MAX_AGE_SECONDS"]
     return {"presentation": text, "nonce": nonce,
-            "expires_at": clock.rfc3339(datetime.fromtimestamp(iat + max_age, clock.now().tzinfo))}
+            "expires_at": datetime.fromtimestamp(iat + max_age, clock.now().tzinfo)}
 
 
 _MASKED_SUFFIXES = ("id_number", "uscc", "card_number")
