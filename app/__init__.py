@@ -32,7 +32,7 @@ API_VERSION = "1.0.0"
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
                  "identity.face_models", "partners.models", "enterprises.models",
-                 "catalog.models", "materials.models")
+                 "catalog.models", "materials.models", "signatures.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -240,11 +240,13 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from app import wiring
     from catalog.routes import blp as catalog_blp
     from mobile_api.routes import blp as mobile_blp
+    from signatures.routes import blp as signatures_blp
 
     from core.health import blp as operations_blp
 
-    for blueprint in (operations_blp, identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
-                      catalog_blp, mobile_blp, enterprises_blp, proxies_blp, materials_blp):
+    for blueprint in (operations_blp, identity_blp, codes_blp, wellknown_blp, wallet_blp,
+                      face_blp, partners_blp, catalog_blp, mobile_blp, enterprises_blp,
+                      proxies_blp, materials_blp, signatures_blp):
         api.register_blueprint(blueprint)
     wiring.connect()
     # The OpenID Connect provider answers as its RFCs say; its own module documents it.

@@ -106,6 +106,9 @@ class Config:
     # Entries (bits) per status list, a multiple of 8; and how long verifiers may cache a list.
     STATUS_LIST_SIZE: int = 131072
     STATUS_LIST_TTL_SECONDS: int = 300
+    # Signatures and seals: the one-time certificate made for each signature is valid this
+    # long (verification judges it at the signing time the platform wrote).
+    SIGNATURE_CERTIFICATE_SECONDS: int = 3600
     # Faces. Two photos are of the same person when their 128-d encodings are closer than
     # the threshold (the README says why 0.5, stricter than the library's 0.6).
     FACE_MATCH_THRESHOLD: float = 0.5

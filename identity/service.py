@@ -354,6 +354,12 @@ def _accept_otp(person: Person, otp: str) -> bool:
     return step is not None and totp.spend_step(person, step)
 
 
+def accept_otp(person: Person, otp: str) -> bool:
+    """Whether ``otp`` is the person's current one-time password, spending it (each works
+    once). False without a TOTP secret."""
+    return _accept_otp(person, otp)
+
+
 # Two-step sign-in set-up ---------------------------------------------------------------
 
 
