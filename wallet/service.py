@@ -18,7 +18,8 @@ from core.extensions import db
 from core.ids import new_id
 from core.models import insert_for
 from identity.id_numbers import mask_id_number
-from wallet import keys, sdjwt, status
+from codes import keys as code_keys
+from wallet import compact as compact_format, keys, sdjwt, status
 from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType
 from wallet.holders import holder_index
 from wallet.issuers import issuer_url
@@ -233,12 +234,14 @@ def present_credential(holder: str, credential_id: str, claims: list[str], *,
     (revoked, expired, not yet valid), ``ValidationProblem`` naming claims it does not carry.
     """
     credential, _ctype, _issuer = credential_of(holder, credential_id)
-    return present(credential, claims, audience=audience, nonce=nonce)
+    return present(credential, claims, audience=audience, nonce=nonce, compact=True)
 
 
 def present(credential: Credential, claims: list[str] | None, *, audience: str | None = None,
-            nonce: str | None = None) -> dict:
-    """Present ``claims`` of a credential (``None``: all of them); see ``present_credential``."""
+            nonce: str | None = None, compact: bool = False) -> dict:
+    """Present ``claims`` of a credential (``None``: all of them); see ``present_credential``.
+    ``compact``: also ``qr_text``, the same claims as an ``OCV1:`` code (``wallet.compact``);
+    ``ValidationProblem`` when they do not fit a QR code."""
     if not usable(credential):
         raise CredentialNotUsable()
     sd_jwt = sd_jwt_of(credential)
@@ -252,8 +255,23 @@ def present(credential: Credential, claims: list[str] | None, *, audience: str |
     text, nonce = sdjwt.present(sd_jwt, claims, holder_key=keys.holder_private_jwk(credential.holder_index),
                                 iat=iat, aud=audience, nonce=nonce)
     max_age = current_app.config["PRESENTATION_MAX_AGE_SECONDS"]
-    return {"presentation": text, "nonce": nonce,
-            "expires_at": clock.rfc3339(datetime.fromtimestamp(iat + max_age, clock.now().tzinfo))}
+    shown = {"presentation": text, "nonce": nonce,
+             "expires_at": clock.rfc3339(datetime.fromtimestamp(iat + max_age, clock.now().tzinfo))}
+    if compact:
+        shown["qr_text"] = _compact_code(credential, {c: carried[c] for c in claims},
+                                         iat + min(max_age, compact_format.MAX_LIFETIME_SECONDS))
+    return shown
+
+
+def _compact_code(credential: Credential, claims: dict, exp: int) -> str:
+    """The ``OCV1:`` code of these claims, signed with the platform's code key."""
+    try:
+        return compact_format.encode(code_keys.current_signer(), compact_format.Shown(
+            exp, compact_format.new_cti(), credential.vct, credential.issuer_id, claims,
+            credential.status_list_id, credential.status_idx))
+    except compact_format.TooLarge:
+        raise ValidationProblem({"claims": [
+            "Too large to show as a QR code: choose fewer claims (pictures never fit)."]}) from None
 
 
 _MASKED_SUFFIXES = ("id_number", "uscc", "card_number")
