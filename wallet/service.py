@@ -7,7 +7,8 @@ the caller: it makes the issuer identifiers and status-list addresses inside cre
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import re
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import and_, select
@@ -77,6 +78,47 @@ def _check_claims(ctype: CredentialType, claims: dict, holder_kind: str, holder_
         raise ValidationProblem({"claims": errors}, errors[0])
 
 
+VALID_UNTIL = "valid_until"
+CHINA = timezone(timedelta(hours=8))
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}")
+
+
+def _end_of_day_in_china(value) -> datetime | None:
+    """The end of the day a ``YYYY-MM-DD`` or ``YYYYMMDD`` claim names, in China (UTC+8): the
+    first moment it is no longer valid. None when it is not such a date."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    digits = value.replace("-", "")
+    try:
+        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(), CHINA).astimezone(timezone.utc)
+
+
+def one_valid_until(claims: dict, valid_until: datetime | None) -> datetime | None:
+    """The credential's ``valid_until``, one source of truth with a ``valid_until`` claim.
+
+    A claim ``valid_until`` is a date (``YYYY-MM-DD`` or ``YYYYMMDD``): valid through that day
+    in China. Given alone, it makes the credential's ``valid_until`` (and the SD-JWT's ``exp``)
+    the end of that day; given with the credential's own, the two must name the same day (the
+    credential's last valid moment falls on it). ``ValidationProblem`` otherwise.
+    """
+    if VALID_UNTIL not in claims:
+        return valid_until
+    end = _end_of_day_in_china(claims[VALID_UNTIL])
+    if end is None:
+        raise ValidationProblem({"claims": [
+            "valid_until: must be a date, YYYY-MM-DD or YYYYMMDD."]})
+    if valid_until is None:
+        return end
+    if not end - timedelta(days=1) < valid_until <= end:
+        raise ValidationProblem({"valid_until": [
+            f"Disagrees with the claim valid_until ({claims[VALID_UNTIL]}): give the same day "
+            "(in China, UTC+8), or only one of them."]})
+    return valid_until
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -100,6 +142,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
     except ValueError as exc:
         raise ValidationProblem({"holder": [str(exc)]}) from None
     _check_claims(ctype, claims, holder_kind, holder_value)
+    valid_until = one_valid_until(claims, valid_until)
     now = clock.now()
     if valid_until is not None and (valid_until <= now or (valid_from and valid_until <= valid_from)):
         raise ValidationProblem({"valid_until": ["Must be in the future and after valid_from."]})
