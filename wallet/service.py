@@ -29,8 +29,11 @@ from wallet.models import Credential, CredentialType, Issuer, IssuerKey
 MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
 
 # Hook for the catalogue: sent with the holder index after a credential is issued or revoked,
-# so that policies (免申即享) are evaluated again for that holder.
+# so that policies (免申即享) are evaluated again for that holder and the holder is told.
+# Extras: ``vct``, ``event`` (ISSUED or REVOKED), ``credential`` (its id), ``type_name``,
+# ``issuer_name``, and for a revocation ``reason``.
 credential_changed = signals.credential_changed
+ISSUED = "issued"
 RESIDENT_ID = "resident-id"
 
 
@@ -170,7 +173,9 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
         # Another credential took this entry: sign again with the next one.
     changes.touch(db.session, holders=(index,))
     audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)
-    credential_changed.send(index, vct=vct)  # hook: policies re-evaluated (catalog.jobs)
+    # hook: policies re-evaluated (catalog.jobs), the holder told (catalog.notices)
+    credential_changed.send(index, vct=vct, event=ISSUED, credential=credential.id,
+                            type_name=ctype.name, issuer_name=issuer.name)
     return credential, sd_jwt
 
 
@@ -206,7 +211,10 @@ def revoke_credential(issuer_id: str, credential_id: str, reason: str) -> Creden
     db.session.flush()
     audit.record("revoke", credential=credential.id, issuer=issuer.id,
                  reason=hashlib.sha256(reason.encode()).hexdigest())
-    credential_changed.send(credential.holder_index, vct=credential.vct)  # hook: catalog.jobs
+    ctype = db.session.get(CredentialType, credential.vct)
+    credential_changed.send(credential.holder_index, vct=credential.vct, event=REVOKED,
+                            credential=credential.id, type_name=ctype.name if ctype else credential.vct,
+                            issuer_name=issuer.name, reason=reason)  # hooks: as for issuing
     return credential
 
 
