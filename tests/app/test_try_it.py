@@ -90,3 +90,14 @@ def test_the_try_it_block_runs_as_pasted(tmp_path):
     assert verified["valid"] is True and verified["disclosed"] == {"name": "张三丰", "class": "C1"}, detail
     assert scanned["scan_id"] and scanned["subject"]["kind"] == "person", detail
     assert scanned["subject"]["display_name"].startswith("张"), detail
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_says_what_it_does_while_it_installs(tmp_path):
+    # -n: what make would run when the virtualenv is not installed yet (no stamp), run nothing
+    planned = subprocess.run(["make", "-n", "run", f"STAMP={tmp_path / 'not-installed'}"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = planned.splitlines()
+    first_install = next(i for i, line in enumerate(lines) if "pip install" in line)
+    assert any("make: installing" in line for line in lines[:first_install])
+    assert any("echo" in line and "installed" in line for line in lines)
