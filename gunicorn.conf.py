@@ -76,6 +76,11 @@ def post_worker_init(worker):
     threading.Thread(target=warm_up, name="face-warm-up", daemon=True).start()
 
 
+def worker_int(worker):
+    """SIGINT/SIGQUIT: as on exit, the face children go first."""
+    worker_exit(None, worker)
+
+
 def worker_exit(server, worker):
     """Stop this worker's face children without waiting for them (a child still loading its
     models would otherwise hold the exit for seconds)."""

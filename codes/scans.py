@@ -27,11 +27,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, clock, metrics, signals
+from core import audit, clock, metrics, signals, unit_of_work
 from core.extensions import db
 from core.ids import OPAQUE_ID
 from core.store import redis_client
-from codes import devices, keys, service
+from codes import devices, keys, scan_writer, service
 from codes.errors import (
     CodeAlreadyUsed,
     CodeExpired,
@@ -134,6 +134,15 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
         spend_nonce(claims.cti, claims.exp)
         code_kind, nonce = ONLINE, claims.cti.hex()
     now = clock.now()
+    group = scan_writer.writer() if shown is None and code_kind == ONLINE else None
+    if group is not None:
+        # The batch commits apart from the request: only a request that has written nothing
+        # hands its row over, and it holds no transaction while it waits (what it read of
+        # the person is taken first: ending the transaction expires it).
+        person_id, handle = person.id, person.handle
+        if unit_of_work.release_if_read_only():
+            return _write_in_batch(group, service_point_id, person_id, handle, subject,
+                                   purpose, nonce, now)
     scan = Scan(service_point_id=service_point_id,
                 subject_kind=shown.subject_kind if shown is not None else "person", person_id=person.id,
                 purpose=purpose, code_kind=code_kind, created_at=now,
@@ -147,6 +156,20 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
     elif code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
     return ScanResult(scan, subject)
+
+
+def _write_in_batch(group, service_point_id: str, person_id: str, handle: str, subject: dict,
+                    purpose: str, nonce: str, now) -> ScanResult:
+    """The scan row (and its audit entry) in the next group commit; answered after it."""
+    cfg = current_app.config
+    row = scan_writer.new_row(
+        service_point_id=service_point_id, subject_kind="person", person_id=person_id,
+        purpose=purpose, code_kind=ONLINE, created_at=now, nonce=nonce,
+        expires_at=now + timedelta(seconds=cfg["SCAN_TTL_SECONDS"]))
+    if not group.write(row, cfg["SCAN_COMMIT_TIMEOUT_SECONDS"]):
+        raise CodeAlreadyUsed()
+    service.forget_current_code(handle, PERSON)
+    return ScanResult(Scan(**row), subject)
 
 
 def _flush_once(scan: Scan) -> None:

@@ -171,6 +171,12 @@ def register_listeners() -> None:
             event.listen(Session, name, fn)
 
 
+def renew_persons(person_ids) -> None:
+    """After a commit made without the ORM session (a Core statement on a connection of its
+    own): renew these people's stamps."""
+    _renew({stamp_key(person_id) for person_id in person_ids})
+
+
 def _renew(keys) -> None:
     """New random values for these stamps. The commit is done: when Redis fails here the
     error is logged, not raised, and cached views stay stale until they expire

@@ -78,6 +78,13 @@ class Config:
     CODE_LEEWAY_SECONDS: int = 5
     DEVICE_CODE_PERIOD_SECONDS: int = 30
     SCAN_TTL_SECONDS: int = 600
+    # Group commit of scans on PostgreSQL (codes/scan_writer.py): rows of concurrent scans in
+    # one statement and one commit. A batch waits at most this long for more rows, holds at
+    # most this many; a request waits at most this long for its commit, then answers 503.
+    SCAN_GROUP_COMMIT: bool = True
+    SCAN_BATCH_WAIT_MS: float = 2.0
+    SCAN_BATCH_MAX: int = 64
+    SCAN_COMMIT_TIMEOUT_SECONDS: float = 5.0
     # The audit chain: with a real queue, writers within one window share one seal job.
     AUDIT_SEAL_WINDOW_MS: int = 200
     # Tokens.

@@ -31,12 +31,42 @@ log = logging.getLogger(__name__)
 
 _KEEP = "onecode_keep_on_error"
 _INSTALLED = "onecode.unit_of_work"
+_WROTE = "onecode_uow_wrote"
 
 
 def keep_on_error() -> None:
     """Commit this request's work even though its answer is an error (see the module's
     docstring for who may). A failed commit still turns into an error answer."""
     setattr(g, _KEEP, True)
+
+
+def release_if_read_only() -> bool:
+    """End the request's transaction now if it has written nothing yet (nothing pending,
+    nothing flushed), so that a request about to wait on another transaction holds no
+    connection and, on SQLite, not the one write lock. True when the request holds no
+    transaction afterwards; False when it has writes, which stay for the end of the request."""
+    if not db.session.registry.has():
+        return True
+    session = db.session()
+    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+        return False
+    session.rollback()
+    return True
+
+
+def _flushed_before(session, _flush_context, _instances) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE] = True
+
+
+def _statement(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def _transaction_ended(session, *_args) -> None:
+    if not session.in_transaction():
+        session.info.pop(_WROTE, None)
 
 
 def _has_work(session) -> bool:
@@ -78,5 +108,13 @@ def install(app: Flask) -> None:
     if app.extensions.get(_INSTALLED):
         return
     app.extensions[_INSTALLED] = True
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    for name, fn in (("before_flush", _flushed_before), ("do_orm_execute", _statement),
+                     ("after_commit", _transaction_ended),
+                     ("after_soft_rollback", _transaction_ended)):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
     app.after_request(_end)
     app.teardown_request(_forget)

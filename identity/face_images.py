@@ -150,9 +150,12 @@ class FacePool:
         self._executor: ProcessPoolExecutor | None = None
         self._pid = os.getpid()
         self._warm = False
+        self._stopped = False
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._stopped:
+                raise Busy()  # the worker is exiting: start no child now
             if self._executor is None or self._pid != os.getpid():
                 # spawn, not fork: forking a process that runs threads can copy a held lock.
                 self._executor = ProcessPoolExecutor(
@@ -222,7 +225,10 @@ class FacePool:
                     process.kill()
 
     def stop(self) -> None:
-        """Kill the children now, without waiting (the worker is exiting)."""
+        """Kill the children now, without waiting, and start none again (the worker is
+        exiting)."""
+        with self._lock:
+            self._stopped = True
         self._discard()
 
     def close(self) -> None:

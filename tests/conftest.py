@@ -87,6 +87,9 @@ def base_app(request, tmp_path_factory):
         "ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
         "LOG_LEVEL": "WARNING",
         "PUBLIC_URL": "http://onecode.test",
+        # Each test's writes are rolled back; a batch commits apart from the test's
+        # transaction, so group commit is turned on by the tests that need it.
+        "SCAN_GROUP_COMMIT": False,
         **CHEAP_ARGON2,
     }
     database_url = os.environ.get("DATABASE_URL")

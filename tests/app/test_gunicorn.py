@@ -4,10 +4,12 @@ promptly (its face children included)."""
 from __future__ import annotations
 
 import base64
+import http.client
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -148,3 +150,77 @@ def test_sigterm_stops_the_server_promptly_with_its_face_children(migrated,
     assert took < 15, log[-2000:]  # a face child still loading its models is not waited for
     assert "not started early" not in log
     assert "Traceback" not in log
+
+
+def _post(server: Server, path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    import json
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_a_killed_worker_loses_no_accepted_scan(migrated, free_tcp_port_factory):
+    import json
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.helpers import registration_data
+
+    env = _env(migrated)
+    created = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "service-point", "create", "Gate",
+         "--purpose", "identity-check"], cwd=ROOT, env=env, check=True, capture_output=True,
+        text=True, timeout=120)
+    point = json.loads(created.stdout)
+    server = Server(migrated, free_tcp_port_factory(), workers=1,
+                    REGISTRATIONS_PER_ADDRESS="1000")
+    try:
+        codes = []
+        for i in range(40):
+            person = registration_data()
+            assert _post(server, "/api/v1/residents", person)[0] == 201
+            status, tokens = _post(server, "/api/v1/auth/login",
+                                   {"username": person["phone"], "password": person["password"]})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{server.port}/api/v1/me/code",
+                headers={"Authorization": f"Bearer {tokens['access_token']}"})
+            with urllib.request.urlopen(request, timeout=30) as r:
+                codes.append(json.loads(r.read())["code"])
+        token = _post(server, "/api/v1/service-points/token", point)[1]["access_token"]
+        accepted, other = [], []
+        killed = threading.Event()
+
+        def scan_one(code):
+            if len(accepted) >= 8 and not killed.is_set():
+                killed.set()
+                for pid in _workers(server.process.pid):
+                    os.kill(pid, signal.SIGKILL)  # mid-load, requests in flight
+            try:
+                status, body = _post(server, "/api/v1/scans",
+                                     {"code": code, "purpose": "identity-check"}, token)
+            except (OSError, http.client.HTTPException):
+                other.append("connection lost")
+                return
+            (accepted if status == 201 else other).append(body.get("scan_id") or status)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(scan_one, codes))
+        assert killed.is_set()
+        assert len(accepted) >= 8
+        with sqlite3.connect(migrated / "server.db") as database:
+            recorded = {row[0] for row in database.execute("SELECT id FROM scans")}
+        assert set(accepted) <= recorded  # every 201 has its durable record
+    finally:
+        server.stop()
