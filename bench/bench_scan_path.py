@@ -1,0 +1,168 @@
+"""The scan path against its floor, in one run (PostgreSQL + Redis, gunicorn, wrk).
+
+    DATABASE_URL=postgresql://... REDIS_URL=redis://... .venv/bin/python bench/bench_scan_path.py \
+        [--runs 3] [--seconds 10] [--connections 32] [--workers 2]
+
+Each run, under the repository's gunicorn settings with WEB_CONCURRENCY workers:
+1. bare Flask JSON (the baseline);
+2. the floor scan (bench/floor_app.py: Ed25519 verify + Redis SET NX + one synchronous insert),
+   and the floor without its insert;
+3. GET /api/v1/me/code over many residents;
+4. POST /api/v1/scans, a fresh code each (group commit as configured);
+5. POST /api/v1/auth/login.
+It prints each rate, p99 and ratio (to bare, and the scans to the floor), then checks that
+every scan answered 201 is on record. Figures are saved to bench/results/scan_path.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_server import LOGIN_LUA, SCANS_LUA  # noqa: E402
+from bench.harness import (ROOT, TOKENS_LUA, gunicorn, job_worker, post, prepared_app,  # noqa: E402
+                           print_table, resident_data, save, wrk)
+
+RESIDENTS = 200
+PURPOSE = "identity-check"
+
+FLOOR_LUA = SCANS_LUA.replace('["Authorization"] = "Bearer " .. token,\n', "")
+
+
+def _codes(app, count: int) -> list[str]:
+    from sqlalchemy import select
+
+    from codes.service import issue_code
+    from core.extensions import db
+    from identity.models import Person
+
+    with app.app_context():
+        handles = db.session.scalars(select(Person.handle)).all()
+        return [issue_code(handles[i % len(handles)]).code for i in range(count)]
+
+
+def _file(lines: list[str]) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(lines))
+        return fh.name
+
+
+def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
+    from sqlalchemy import func, select, text
+
+    from codes.models import Scan
+    from core.extensions import db
+
+    results = {}
+    load = {"seconds": args.seconds, "connections": args.connections}
+    with gunicorn("bench.bare_app:app", port + 1, env) as bare:
+        results["bare"] = wrk(f"{bare}/bare", **load)
+    codes_needed = max(20000, int(results["bare"]["rps"] * args.seconds * 1.2))
+
+    with app.app_context():
+        jwks = {"keys": __import__("codes.keys", fromlist=["jwks"]).jwks()["keys"]}
+        db.session.execute(text("CREATE TABLE IF NOT EXISTS floor_scans ("
+                                "nonce varchar(64) PRIMARY KEY, sub varchar(16), "
+                                "at timestamptz NOT NULL)"))
+        db.session.execute(text("TRUNCATE floor_scans"))
+        db.session.commit()
+    jwks_file = _file([json.dumps(jwks)])
+    for name, write in (("floor", "1"), ("floor_no_write", "0")):
+        codes_file = _file(_codes(app, codes_needed))
+        with gunicorn("bench.floor_app:app", port + 2, dict(
+                env, FLOOR_JWKS_FILE=jwks_file, FLOOR_DB_WRITE=write)) as floor:
+            results[name] = wrk(f"{floor}/floor/scans", **load, script=FLOOR_LUA,
+                                script_args=[codes_file, "", "2"])
+        os.unlink(codes_file)
+
+    with gunicorn("wsgi:app", port, env) as base, job_worker(env):
+        tokens = [post(f"{base}/api/v1/auth/login",
+                       {"username": r["phone"], "password": r["password"]})["access_token"]
+                  for r in (resident_data(i) for i in range(RESIDENTS))]
+        tokens_file = _file(tokens)
+        results["me_code"] = wrk(f"{base}/api/v1/me/code", **load, script=TOKENS_LUA,
+                                 script_args=[tokens_file])
+        sp_token = post(f"{base}/api/v1/service-points/token", service_point)["access_token"]
+        with app.app_context():
+            before = db.session.scalar(select(func.count()).select_from(Scan))
+        codes_file = _file(_codes(app, codes_needed))
+        results["scans"] = wrk(f"{base}/api/v1/scans", **load, script=SCANS_LUA,
+                               script_args=[codes_file, sp_token, "2"])
+        with app.app_context():
+            after = db.session.scalar(select(func.count()).select_from(Scan))
+        accepted = results["scans"]["requests"] - results["scans"]["non_2xx"]
+        # wrk counts answers it read; a request in flight when it stopped may be on record
+        # too, never fewer.
+        results["scans"]["on_record"] = after - before
+        results["scans"]["accepted"] = accepted
+        results["scans"]["all_on_record"] = after - before >= accepted
+        r0 = resident_data(0)
+        results["login"] = wrk(f"{base}/api/v1/auth/login", **load, script=LOGIN_LUA,
+                               script_args=[r0["phone"], r0["password"]])
+        for path in (tokens_file, codes_file, jwks_file):
+            os.unlink(path)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=5177)
+    args = parser.parse_args()
+
+    app, env = prepared_app("scan_path", 14, CODE_TTL_SECONDS=60,
+                            WEB_CONCURRENCY=args.workers)
+    created = app.test_cli_runner().invoke(
+        args=["service-point", "create", "Bench gate", "--purpose", PURPOSE])
+    service_point = json.loads(created.output)
+    with gunicorn("wsgi:app", args.port, env) as base:
+        print(f"registering {RESIDENTS} residents ...", file=sys.stderr)
+        for i in range(RESIDENTS):
+            post(f"{base}/api/v1/residents", resident_data(i))
+
+    runs = []
+    for n in range(args.runs):
+        print(f"run {n + 1} of {args.runs} ...", file=sys.stderr)
+        result = one_run(app, env, args, service_point, args.port)
+        runs.append(result)
+        names = ("bare", "floor", "floor_no_write", "me_code", "scans", "login")
+        labels = ("bare Flask JSON", "floor: verify+SET NX+insert", "floor without the insert",
+                  "GET /me/code", "POST /scans (fresh code each)", "POST /auth/login")
+        print(f"\nrun {n + 1}: {args.connections} connections, {args.seconds} s each, "
+              f"{args.workers} workers")
+        print_table([(label, result[name]) for label, name in zip(labels, names)],
+                    result["bare"])
+        scans, floor = result["scans"], result["floor"]
+        print(f"scans / floor: {scans['rps'] / floor['rps']:.0%}; "
+              f"scans p99 {scans['p99_ms']:.1f} ms; "
+              f"accepted {scans['accepted']}, on record {scans['on_record']}: "
+              f"{'all on record' if scans['all_on_record'] else 'MISSING SCANS'}")
+
+    def median(name, key="rps"):
+        return statistics.median(r[name][key] for r in runs)
+
+    summary = {
+        "scans_vs_floor": statistics.median(r["scans"]["rps"] / r["floor"]["rps"] for r in runs),
+        "scans_vs_bare": statistics.median(r["scans"]["rps"] / r["bare"]["rps"] for r in runs),
+        "me_code_vs_bare": statistics.median(r["me_code"]["rps"] / r["bare"]["rps"]
+                                             for r in runs),
+        "floor_vs_bare": statistics.median(r["floor"]["rps"] / r["bare"]["rps"] for r in runs),
+        "scans_p99_ms": median("scans", "p99_ms"),
+        "login_rps": median("login"),
+        "all_scans_on_record": all(r["scans"]["all_on_record"] for r in runs),
+    }
+    print("\nmedian of the runs:", json.dumps(summary, indent=1))
+    print(f"saved to {save('scan_path', {'runs': runs, 'summary': summary}).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
