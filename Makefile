@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install run test fuzz bench clean
+.PHONY: install run test fuzz bench screens translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,21 @@ fuzz: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# A screenshot of each page in docs/screens/ (the README shows them): the demo data on the
+# embedded defaults, Debian's Chromium (apt-get install chromium fonts-noto-cjk).
+screens: install
+	$(BIN)/python -m tests.web.screens
+
+# The Chinese catalogue of the pages and problem answers: extract the English message ids
+# (web/babel.cfg), merge them into web/translations/*/messages.po, compile the .mo files.
+translations: install
+	PYTHONPATH=. $(BIN)/pybabel extract -F web/babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+	  --sort-output --width 100 -o web/translations/messages.pot \
+	  core identity codes wallet enterprises delegation materials catalog partners mobile_api web app
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-location \
+	  --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d web/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
