@@ -133,12 +133,20 @@ def _subject(subject: dict) -> dict:
     out = {"kind": subject["kind"], "kind_name": str(words.KINDS.get(subject["kind"], subject["kind"])),
            "display_name": subject["display_name"], "assurance_level": subject["assurance_level"]}
     if shown:
-        role = shown.get("role") or shown.get("relation")
-        role_name = words.ROLES.get(role) or words.RELATIONS.get(role) or role
         out["shown_by"] = {"display_name": shown["display_name"],
-                           "assurance_level": shown["assurance_level"],
-                           "role": str(role_name) if role_name else None}
+                           "assurance_level": shown["assurance_level"], "text": _shown_by(shown)}
     return out
+
+
+def _shown_by(shown: dict) -> str:
+    """Who showed a code that is not their own, in a sentence: a family proxy (``relation``
+    is the subject's relation to them) or an enterprise's member (``role``)."""
+    name = shown["display_name"]
+    if shown.get("relation"):
+        relation = words.RELATIONS.get(shown["relation"], shown["relation"])
+        return _("Shown by %(name)s, for their %(relation)s", name=name, relation=relation)
+    role = words.ROLES.get(shown.get("role"), shown.get("role") or "")
+    return _("Shown by %(name)s (%(role)s)", name=name, role=role)
 
 
 @bp.post("/api/scans/<scan_id>/requests")
@@ -224,7 +232,6 @@ def _page_messages() -> dict:
         "camera_unavailable": _("The camera cannot be used. Type or paste the code instead."),
         "network": _("No connection to the server. Check the network and try again."),
         "level": _("Assurance level %(level)s"),
-        "shown_by": _("Shown by %(name)s (%(role)s)"),
         "missing": _("Not in the holder's wallet: %(types)s"),
         "valid": _("Verified"),
         "invalid": _("Not valid"),

@@ -7,6 +7,7 @@ import pytest
 
 from app import create_app
 from codes.service_points import create_service_point
+from tests.helpers import resident
 
 PAGES = ["/", "/app/", "/counter/", "/partners/"]
 
@@ -168,3 +169,17 @@ def test_the_partner_pages_follow_the_language(client):
     english = client.get("/oauth/device?user_code=ABCD-EFGH",
                          headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="en">' in english and "Sign in with the OneCode app" in english
+
+
+def test_the_console_says_who_showed_a_proxys_code(app, client):
+    son, mother = resident(client, name="王小二"), resident(client, name="李秀英")
+    invited = client.post("/api/v1/me/proxies", headers=son["headers"],
+                          json={"id_number": mother["id_number"], "relation": "parent"}).get_json()
+    client.post(f"/api/v1/me/proxies/{invited['id']}/accept", headers=mother["headers"])
+    code = client.get(f"/api/v1/me/proxies/{invited['id']}/code", headers=son["headers"]).get_json()
+    csrf, _answer = _signed_in_counter(client, app)
+    scanned = client.post("/counter/api/scans", json={"code": code["code"], "purpose": "identity-check"},
+                          headers={"X-CSRF-Token": csrf}).get_json()
+    assert scanned["subject"]["display_name"] == "李**"
+    assert scanned["subject"]["shown_by"] == {"display_name": "王**", "assurance_level": 1,
+                                              "text": "由 王** 代其父母出示"}

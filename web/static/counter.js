@@ -61,10 +61,7 @@
     q("subject-kind").textContent = subject.kind_name;
     q("assurance-level").textContent = O.fill(M.level, {level: subject.assurance_level});
     var shown = q("shown-by");
-    if (subject.shown_by) {
-      shown.textContent = O.fill(M.shown_by, {name: subject.shown_by.display_name,
-                                              role: subject.shown_by.role || ""});
-    }
+    if (subject.shown_by) shown.textContent = subject.shown_by.text;
     O.show(shown, !!subject.shown_by);
     [subjectBox, materialsBox, faceBox].forEach(function (box) { O.show(box, true); });
   }
