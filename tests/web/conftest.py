@@ -47,7 +47,7 @@ def contexts(browser, live, watch):
     def make(target=None, **options):
         options.setdefault("locale", "zh-CN")
         context = (target or browser).new_context(base_url=live.url, **options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)  # generous: CI runs the browsers in parallel on two cores
         watch.attach(context)
         made.append(context)
         return context
