@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.live import PageWatch, chromium_missing, launch, live_server
+from tests.web.live import NO_CHROMIUM, PageWatch, chromium_missing, launch, live_server
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def live(tmp_path):
 @pytest.fixture(scope="session")
 def playwright():
     if chromium_missing():
-        pytest.skip("no Chromium")
+        pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
