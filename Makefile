@@ -45,7 +45,8 @@ screens: install
 translations: install
 	PYTHONPATH=. $(BIN)/pybabel extract -F web/babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
 	  --sort-output --width 100 -o web/translations/messages.pot \
-	  core identity codes wallet enterprises delegation materials catalog partners mobile_api web app
+	  core identity codes wallet enterprises signatures delegation materials catalog partners \
+	  mobile_api web app
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching \
 	  --width 100 --ignore-obsolete
 	$(BIN)/pybabel compile -d web/translations --statistics

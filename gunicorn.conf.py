@@ -3,10 +3,14 @@
 Read from the environment: PORT (default 5000), BIND (default 127.0.0.1:$PORT),
 WEB_CONCURRENCY (worker processes when REDIS_URL is set; default two per core),
 GUNICORN_THREADS (threads per worker, default 4), GUNICORN_MAX_REQUESTS (requests before a
-worker is recycled, default 1,000,000), LOG_LEVEL.
+worker is recycled, default 1,000,000), GUNICORN_CONTROL_SOCKET (a path for gunicorn's
+control socket; unset, there is none), PROMETHEUS_MULTIPROC_DIR (where the workers' metrics
+meet; unset, a fresh folder per server, removed when it stops), LOG_LEVEL.
 """
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 port = os.environ.get("PORT", "5000")
 bind = os.environ.get("BIND", f"127.0.0.1:{port}")
@@ -18,10 +22,25 @@ else:
     # revocation are only shared between requests that reach the same process.
     workers = 1
 
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which
+# every server of that user on the machine would share: a second server takes it over. Each
+# server gets its own when asked for, else none.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
+
+# Metrics: every worker writes its figures into one folder of this server's, and /metrics
+# sums them (prometheus-client's multiprocess mode). Set before the workers import the app.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="onecode-metrics-")
+
 # Threads overlap the waits on PostgreSQL and Redis; the work itself is short.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
+# On SIGTERM a worker stops accepting and finishes the requests in flight, for at most this.
 graceful_timeout = 20
 keepalive = 5
 # Each worker builds its own app: connection pools and Redis clients are not shared across fork.
@@ -51,6 +70,28 @@ def post_worker_init(worker):
 
                 face_pool().warm_up()
         except Exception as exc:  # the face routes start them on first use instead
-            worker.log.warning("face children not started early: %s", type(exc).__name__)
+            if worker.alive:  # not when the worker is stopping meanwhile
+                worker.log.warning("face children not started early: %s", type(exc).__name__)
 
     threading.Thread(target=warm_up, name="face-warm-up", daemon=True).start()
+
+
+def worker_exit(server, worker):
+    """Stop this worker's face children without waiting for them (a child still loading its
+    models would otherwise hold the exit for seconds)."""
+    app = getattr(worker, "wsgi", None)
+    pool = getattr(app, "extensions", {}).get("face_pool") if app is not None else None
+    if pool is not None:
+        pool.stop()
+
+
+def child_exit(server, worker):
+    """A worker that exits leaves its live gauges out of the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

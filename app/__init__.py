@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import untrusted_json
+from core import changes, jobs, unit_of_work, untrusted_json
 from core.config import Config
 from core.crypto import Vault
 from core.config import decode_key
@@ -32,7 +32,7 @@ API_VERSION = "1.0.0"
 # Every package with models, imported by the factory so the metadata is complete.
 MODEL_MODULES = ("identity.models", "codes.models", "wallet.models", "core.audit",
                  "identity.face_models", "partners.models", "enterprises.models",
-                 "catalog.models", "materials.models")
+                 "catalog.models", "materials.models", "signatures.models")
 _BODY_TYPES = {"application/json", "multipart/form-data", "application/x-www-form-urlencoded"}
 
 
@@ -72,6 +72,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.TRUSTED_PROXIES, x_proto=cfg.TRUSTED_PROXIES,
                                 x_host=cfg.TRUSTED_PROXIES)
 
+    install_engine_listeners()
+    changes.register_listeners()
+    jobs.register_listeners()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
                      compare_type=True)
@@ -89,14 +92,14 @@ def create_app(config: Config | dict | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     register_error_handlers(app)
-    from core import audit
-
-    audit.init_app(app)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
     app.register_error_handler(sqlalchemy.exc.DBAPIError, _database_error)
     app.register_error_handler(sqlalchemy.exc.TimeoutError, _database_error)
     install_request_logging(app)
+    from core import health
+
+    health.install(app)
     from core.auth import check_bearer_first
 
     app.before_request(check_bearer_first)  # authentication before any look at the body
@@ -104,6 +107,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.session_interface = _CookieSessions()
     _serve_docs_assets(app)
     _register_domains(app, api)
+    unit_of_work.install(app)  # last: its after_request runs first (see core/unit_of_work.py)
     return app
 
 
@@ -118,12 +122,20 @@ def publish_signing_key(app: Flask) -> None:
     with app.app_context():
         try:
             ensure_published_key()
+            db.session.commit()  # start-up is a unit of work of its own
         except DBAPIError as exc:
             db.session.rollback()
             log.info("no signing key made at start-up", extra={"error_type": type(exc).__name__})
 
 
-@event.listens_for(Engine, "connect")
+def install_engine_listeners() -> None:
+    """Connect the SQLite listeners to every ``Engine``, once per process (the factory calls
+    it; importing this module connects nothing)."""
+    for name, fn in (("connect", _sqlite_connect), ("begin", _sqlite_begin)):
+        if not event.contains(Engine, name, fn):
+            event.listen(Engine, name, fn)
+
+
 def _sqlite_connect(dbapi_connection, _record):
     # pysqlite's own transaction handling breaks SAVEPOINT and foreign keys; take over.
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -132,7 +144,6 @@ def _sqlite_connect(dbapi_connection, _record):
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
-@event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         # IMMEDIATE takes the write lock up front, so a transaction that reads and then writes
@@ -229,9 +240,13 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     from app import wiring
     from catalog.routes import blp as catalog_blp
     from mobile_api.routes import blp as mobile_blp
+    from signatures.routes import blp as signatures_blp
 
-    for blueprint in (identity_blp, codes_blp, wellknown_blp, wallet_blp, face_blp, partners_blp,
-                      catalog_blp, mobile_blp, enterprises_blp, proxies_blp, materials_blp):
+    from core.health import blp as operations_blp
+
+    for blueprint in (operations_blp, identity_blp, codes_blp, wellknown_blp, wallet_blp,
+                      face_blp, partners_blp, catalog_blp, mobile_blp, enterprises_blp,
+                      proxies_blp, materials_blp, signatures_blp):
         api.register_blueprint(blueprint)
     wiring.connect()
     # The OpenID Connect provider answers as its RFCs say; its own module documents it.

@@ -12,6 +12,7 @@ def connect() -> None:
     from delegation import shown_codes
     from enterprises import service as enterprises
     from identity import assurance
+    from signatures import ca as signing_ca
     from wallet import service as wallet
 
     signals.shown_by.provide(shown_codes.shown_by)
@@ -19,6 +20,7 @@ def connect() -> None:
     signals.device_proof.provide(devices.check_device_proof)
     signals.live_scan.provide(scans.get_scan)
     signals.resident_id_claims.provide(wallet.resident_id_claims)
+    signals.signing_ca_entry.provide(signing_ca.trust_entry)
 
     # A strong reference each: the receivers live as long as their modules.
     for receiver in (assurance.on_credential_changed, enterprises.on_credential_changed,

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (ROOT, TOKENS_LUA, gunicorn, post, prepared_app, print_table,  # noqa: E402
                            resident_data, save, wrk)
+from core.crypto import vault  # noqa: E402
 
 HOME_RESIDENTS = 200
 BATCH_ROWS = 5000
@@ -64,7 +65,6 @@ def _sd_jwt_shape(claims: dict) -> str:
 
 def seed_residents(n: int) -> dict:
     """Bulk-insert ``n`` residents with a resident-id and a social security card each."""
-    from flask import current_app
     from sqlalchemy import text
 
     from core.extensions import db
@@ -75,7 +75,7 @@ def seed_residents(n: int) -> dict:
 
     from catalog.rules import age_on, local_today
 
-    vault = current_app.extensions["vault"]
+    v = vault()
     today = local_today(datetime.now(timezone.utc))
     police, _ = create_issuer("市公安局", ["resident-id"])
     hr, _ = create_issuer("市人社局", ["social-security-card"], policy_publisher=True)
@@ -102,14 +102,14 @@ def seed_residents(n: int) -> dict:
         credentials.clear()
 
     for i in range(n):
-        index = vault.index("id_number", f"bench-{i}")
+        index = v.index("id_number", f"bench-{i}")
         birth = date(1940, 1, 1) + timedelta(days=(i * 7919) % (365 * 70))
         city = CITIES[i % len(CITIES)]
         qualifying += age_on(birth, today) >= 60 and city in ("北京", "天津")
         persons.append({
             "id": f"p{i:010d}", "handle": f"h{i:010d}", "name": "测试", "id_number_index": index,
             "id_number_enc": b"x", "id_number_masked": "110************011",
-            "phone_index": vault.index("phone", f"bench-{i}"), "phone_enc": b"x",
+            "phone_index": v.index("phone", f"bench-{i}"), "phone_enc": b"x",
             "phone_masked": "139****0000", "birthdate": birth, "password_hash": "x",
             "totp_enabled": False, "totp_last_step": 0, "status": "active", "assurance_level": 1,
             "created_at": now})
@@ -122,7 +122,7 @@ def seed_residents(n: int) -> dict:
             credential_id = f"c{slot:012d}"
             credentials.append({
                 "id": credential_id, "vct": vct, "issuer_id": issuer, "holder_index": index,
-                "sd_jwt_enc": vault.encrypt_text(_sd_jwt_shape(claims), f"credential.sd_jwt:{credential_id}"),
+                "sd_jwt_enc": v.encrypt_text(_sd_jwt_shape(claims), f"credential.sd_jwt:{credential_id}"),
                 "status_list_id": lists[slot // 131072], "status_idx": slot % 131072,
                 "issued_at": now, "valid_from": None, "valid_until": None, "revoked_at": None,
                 "revocation_reason": None})

@@ -11,12 +11,12 @@ import re
 from sqlalchemy import select
 
 from core.extensions import db
+from core.ids import OPAQUE_ID
 from catalog.models import Bundle, ServiceItem
 from wallet.catalogue import LoadReport, check_entries, upsert
 from wallet.models import CredentialType
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 _ITEM_FIELDS = {"code", "name", "department", "conditions", "steps", "time_limit_days", "fee",
                 "materials", "form", "guide"}
 _BUNDLE_FIELDS = {"code", "name", "description", "items"}
@@ -30,7 +30,7 @@ def is_code(value) -> bool:
 
 def is_id(value) -> bool:
     """Whether ``value`` can be one of our opaque ids (``app.ids.new_id``)."""
-    return isinstance(value, str) and _ID.match(value) is not None
+    return isinstance(value, str) and OPAQUE_ID.fullmatch(value) is not None
 
 
 def get_item(code) -> ServiceItem | None:

@@ -4,10 +4,8 @@ publishing policies (policy publishers)."""
 from flask import g
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from catalog import applications, items, jobs, policies
 from catalog.schemas import (
@@ -29,10 +27,6 @@ from identity import service as identity
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1",
                 description="Service items, one-thing bundles, applications, policies")
 
-
-
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
 
 
 def _me():
@@ -102,8 +96,8 @@ def application_body(application, name: str | None = None) -> dict:
     return {"id": application.id, "status": application.status,
             "service_item": application.item_code, "bundle": application.bundle_code,
             "name": name, "form": application.form, "missing": application.missing,
-            "timeline": application.timeline, "created_at": _time(application.created_at),
-            "updated_at": _time(application.updated_at)}
+            "timeline": application.timeline, "created_at": application.created_at,
+            "updated_at": application.updated_at}
 
 
 def _bodies(found: list, body=application_body) -> list[dict]:
@@ -135,7 +129,6 @@ def create_application(data):
         person.id, person.id_number_index, item_code=data.get("service_item"),
         bundle_code=data.get("bundle"))
     body = _with_name(application)
-    db.session.commit()
     return body
 
 
@@ -173,7 +166,6 @@ def submit(data, application_id):
     application = applications.submit(person.id, person.id_number_index, application_id,
                                       data.get("form"))
     body = _with_name(application)
-    db.session.commit()
     return body
 
 
@@ -246,7 +238,6 @@ def move_application(data, application_id):
     application = applications.advance(application_id, data["status"], data.get("note"),
                                        issuer_id=g.principal_id)
     body = _with_name(application, department_body)
-    db.session.commit()
     return body
 
 
@@ -255,13 +246,13 @@ def move_application(data, application_id):
 
 def policy_body(policy) -> dict:
     return {"id": policy.id, "name": policy.name, "benefit": policy.benefit, "rules": policy.rules,
-            "valid_from": _time(policy.valid_from), "valid_until": _time(policy.valid_until),
-            "created_at": _time(policy.created_at)}
+            "valid_from": policy.valid_from, "valid_until": policy.valid_until,
+            "created_at": policy.created_at}
 
 
 def my_policy_body(match, policy) -> dict:
-    return {**policy_body(policy), "status": match.status, "found_at": _time(match.found_at),
-            "accepted_at": _time(match.accepted_at)}
+    return {**policy_body(policy), "status": match.status, "found_at": match.found_at,
+            "accepted_at": match.accepted_at}
 
 
 @blp.post("/policies")
@@ -283,7 +274,6 @@ def publish_policy(data):
                                     valid_until=data.get("valid_until"))
     body = policy_body(policy)
     jobs.enqueue(jobs.evaluate_policy_job, policy.id)
-    db.session.commit()
     return body
 
 
@@ -306,5 +296,4 @@ def accept_policy(policy_id):
     """Take up a policy found for me"""
     match, policy = policies.accept(_me().id_number_index, policy_id)
     body = my_policy_body(match, policy)
-    db.session.commit()
     return body

@@ -3,7 +3,7 @@ from datetime import timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from core.schemas import Text
+from core.schemas import Rfc3339, Text
 
 _CODE = validate.Length(min=1, max=64)
 
@@ -81,8 +81,8 @@ class ApplicationSchema(Schema):
     form = fields.Dict()
     missing = fields.List(fields.String())
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
-    created_at = fields.String()
-    updated_at = fields.String()
+    created_at = Rfc3339()
+    updated_at = Rfc3339()
 
 
 class SharedCredentialSchema(Schema):
@@ -131,14 +131,14 @@ class PolicySchema(Schema):
     name = fields.String()
     benefit = fields.String()
     rules = fields.List(fields.Nested(RuleSchema))
-    valid_from = fields.String(allow_none=True)
-    valid_until = fields.String(allow_none=True)
-    created_at = fields.String()
+    valid_from = Rfc3339(allow_none=True)
+    valid_until = Rfc3339(allow_none=True)
+    created_at = Rfc3339()
     publisher = fields.String()
 
 
 class MyPolicySchema(PolicySchema):
     status = fields.String(metadata={"description": "`found`, or `accepted` once taken up"})
-    found_at = fields.String()
-    accepted_at = fields.String(allow_none=True)
+    found_at = Rfc3339()
+    accepted_at = Rfc3339(allow_none=True)
 

@@ -32,23 +32,20 @@ import pyotp
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from core import clock
-from core.errors import NotFound
-from core.extensions import db
-from core.ids import new_id
-from core.store import redis_client
 from codes.errors import CodeAlreadyUsed, CodeInvalid, CodeMalformed, TooManyDevices
 from codes.models import Device
+from core import clock
+from core.crypto import vault
+from core.errors import NotFound
+from core.extensions import db
+from core.ids import OPAQUE_ID, new_id
+from core.store import redis_client
 
 PREFIX = "OCD1:"
 DIGITS = 8
 MAX_DEVICES = 10  # active devices a person may hold at once
-_CODE = re.compile(r"OCD1:([A-Za-z0-9_-]{1,32}):([0-9]{8})", re.ASCII)
-_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
+_CODE = re.compile(rf"OCD1:({OPAQUE_ID.pattern}):([0-9]{{8}})", re.ASCII)
 
-
-def _vault():
-    return current_app.extensions["vault"]
 
 
 def _context(device_id: str) -> bytes:
@@ -67,7 +64,7 @@ def register_device(person_id: str) -> tuple[Device, str]:
     secret = pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
     device_id = new_id()
     device = Device(id=device_id, person_id=person_id,
-                    secret_enc=_vault().encrypt(secret.encode(), _context(device_id)),
+                    secret_enc=vault().encrypt(secret.encode(), _context(device_id)),
                     period=current_app.config["DEVICE_CODE_PERIOD_SECONDS"], last_step=0,
                     created_at=clock.now())
     db.session.add(device)
@@ -81,7 +78,7 @@ def remove_device(person_id: str, device_id: str) -> None:
     Raises ``NotFound`` for an unknown device, another person's, or one already removed.
     """
     # Ids are URL-safe base64; anything else (a NUL, say, which PostgreSQL refuses) is unknown.
-    valid = _DEVICE_ID.fullmatch(device_id) is not None
+    valid = OPAQUE_ID.fullmatch(device_id) is not None
     device = db.session.get(Device, device_id) if valid else None
     if device is None or device.person_id != person_id or device.removed_at is not None:
         raise NotFound("No such device.")
@@ -95,12 +92,12 @@ def check_device_proof(person_id: str, device_id: str | None, proof: str | None,
     ``challenge``, keyed with the base32-decoded secret of a device that ``person_id``
     registered and has not removed. Compared in constant time; never raises for bad input.
     """
-    if not device_id or not proof or _DEVICE_ID.fullmatch(device_id) is None:
+    if not device_id or not proof or OPAQUE_ID.fullmatch(device_id) is None:
         return False
     device = db.session.get(Device, device_id)
     if device is None or device.person_id != person_id or device.removed_at is not None:
         return False
-    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    secret = vault().decrypt(device.secret_enc, _context(device.id)).decode()
     try:
         key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
     except (binascii.Error, ValueError):
@@ -135,7 +132,7 @@ def check_device_code(text: str) -> AcceptedStep:
     device = db.session.get(Device, device_id)
     if device is None or device.removed_at is not None:
         raise CodeInvalid()
-    secret = _vault().decrypt(device.secret_enc, _context(device.id)).decode()
+    secret = vault().decrypt(device.secret_enc, _context(device.id)).decode()
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=device.period)
     current = int(clock.timestamp()) // device.period
     for step in (current, current - 1, current + 1):

@@ -1,6 +1,7 @@
 """The problems that the code and scanning routes answer with (type, status and title only)."""
 from core.clients import InvalidClient  # noqa: F401  (one definition, in core.clients)
 from core.errors import Problem
+from identity.errors import SubjectSuspended  # noqa: F401  (one definition, in identity.errors)
 
 
 class CodeMalformed(Problem):
@@ -25,12 +26,6 @@ class CodeAlreadyUsed(Problem):
     type = "code-already-used"
     status = 409
     title = "The code has already been used"
-
-
-class SubjectSuspended(Problem):
-    type = "subject-suspended"
-    status = 403
-    title = "The holder of this code is suspended"
 
 
 class PurposeNotAllowed(Problem):

@@ -2,10 +2,7 @@
 from flask import g, make_response
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
-from core.extensions import db
-from core.models import commit_if_begun
 from core.responses import json_response
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
@@ -54,14 +51,12 @@ def my_code():
     """
     handle = _my_handle()
     issued = service.current_code(handle, PERSON, g.prefetched.get(service.code_key(handle), service.NOT_READ))
-    commit_if_begun()
     return json_response(issued.as_dict(), no_store=True)
 
 
 def _code_image(kind: str):
     handle = _my_handle()
     issued = service.current_code(handle, PERSON)
-    commit_if_begun()
     body = service.code_image(handle, issued, kind)
     response = make_response(body)
     response.mimetype = render.MEDIA_TYPES[kind]
@@ -107,7 +102,6 @@ def add_device():
     device, secret = devices.register_device(g.principal_id)
     body = {"device_id": device.id, "secret": secret, "period": device.period,
             "digits": devices.DIGITS}
-    db.session.commit()  # after reading the row: a read after the commit would query again
     return body
 
 
@@ -119,7 +113,6 @@ def add_device():
 def remove_device(device_id):
     """Remove a device: its offline codes stop working"""
     devices.remove_device(g.principal_id, device_id)
-    db.session.commit()
 
 
 @wellknown_blp.get("/jwks.json")
@@ -163,8 +156,7 @@ def scan(data):
     """
     result = scans.scan_code(g.principal_id, data["code"], data["purpose"])
     body = {"scan_id": result.scan.id, "subject": result.subject,
-            "expires_at": clock.rfc3339(result.scan.expires_at)}
-    db.session.commit()
+            "expires_at": result.scan.expires_at}
     return body
 
 
@@ -175,7 +167,7 @@ def scan(data):
 @require(RESIDENT)
 def my_scans(query):
     """Who scanned my code: newest first"""
-    return [{"scan_id": scan.id, "scanned_at": clock.rfc3339(scan.created_at),
+    return [{"scan_id": scan.id, "scanned_at": scan.created_at,
              "service_point": {"name": name}, "purpose": scan.purpose,
              "code_kind": scan.code_kind, "shared": scan.shared or []}
             for scan, name in scans.scans_of(g.principal_id, query["limit"])]

@@ -20,7 +20,6 @@ a failover to an empty replica). An offline code's step is spent by its device r
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,8 +27,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import audit, clock, signals
+from core import audit, clock, metrics, signals
 from core.extensions import db
+from core.ids import OPAQUE_ID
 from core.store import redis_client
 from codes import devices, keys, service
 from codes.errors import (
@@ -45,7 +45,6 @@ from codes.models import Scan, ServicePoint
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 ONLINE = "online"
 OFFLINE = "offline"
 
@@ -103,6 +102,7 @@ def _person_subject(person) -> dict:
             "assurance_level": person.assurance_level}
 
 
+@metrics.counted(metrics.SCANS, ok="accepted")
 def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
     """Accept a code scanned by a service point for a purpose, and record the scan (flushed).
 
@@ -165,7 +165,7 @@ def _flush_once(scan: Scan) -> None:
 def get_scan(scan_id: str, service_point_id: str | None = None) -> Scan | None:
     """A scan by id; with ``service_point_id``, only if that service point made it and the
     scan still lives (for follow-up requests: materials, a face check)."""
-    if _ID.fullmatch(scan_id or "") is None:
+    if OPAQUE_ID.fullmatch(scan_id or "") is None:
         return None  # not an id we make (a NUL in it would even upset PostgreSQL)
     scan = db.session.get(Scan, scan_id)
     if scan is None or service_point_id is None:

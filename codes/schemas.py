@@ -1,14 +1,14 @@
 """Request and response bodies of the code routes (marshmallow; they make the OpenAPI document)."""
 from marshmallow import Schema, fields, validate
 
-from core.schemas import ProblemSchema, Text  # noqa: F401  (Text is imported from here too)
+from core.schemas import ProblemSchema, Rfc3339, Text  # noqa: F401  (Text is imported from here)
 
 
 class CodeSchema(Schema):
     code = fields.String(required=True, metadata={
         "description": "`OC1:` + base45 of a COSE_Sign1 CWT; show it as a QR code"})
-    expires_at = fields.String(required=True, metadata={"description": "RFC 3339; the code's `exp`"})
-    refresh_after = fields.String(required=True, metadata={
+    expires_at = Rfc3339(required=True, metadata={"description": "RFC 3339; the code's `exp`"})
+    refresh_after = Rfc3339(required=True, metadata={
         "description": "RFC 3339; ask for the next code after this moment"})
 
 
@@ -70,7 +70,7 @@ class SubjectSchema(Schema):
 class ScanSchema(Schema):
     scan_id = fields.String(required=True)
     subject = fields.Nested(SubjectSchema, required=True)
-    expires_at = fields.String(required=True, metadata={
+    expires_at = Rfc3339(required=True, metadata={
         "description": "RFC 3339; follow-up requests on this scan are possible until then"})
 
 
@@ -84,7 +84,7 @@ class ScanServicePointSchema(Schema):
 
 class MyScanSchema(Schema):
     scan_id = fields.String(required=True)
-    scanned_at = fields.String(required=True)
+    scanned_at = Rfc3339(required=True)
     service_point = fields.Nested(ScanServicePointSchema, required=True)
     purpose = fields.String(required=True)
     code_kind = fields.String(required=True, metadata={"description": "`online` or `offline`"})

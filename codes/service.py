@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 from flask import current_app
 
-from core import clock
+from core import clock, metrics
 from core.store import redis_client
 from codes import keys, render
-from codes.format import PERSON, Claims, new_cti
+from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,18 @@ class IssuedCode:
         by a key that still verifies (not revoked since)."""
         return now < self.refresh_after and keys.is_published(self.kid)
 
-    def as_dict(self) -> dict:
-        """``{code, expires_at, refresh_after}`` with RFC 3339 times, as the API answers."""
-        from datetime import datetime, timezone
+    def as_body(self) -> dict:
+        """``{code, expires_at, refresh_after}`` with datetimes, for ``CodeSchema``."""
+        return {"code": self.code,
+                "expires_at": datetime.fromtimestamp(self.exp, timezone.utc),
+                "refresh_after": datetime.fromtimestamp(self.refresh_after, timezone.utc)}
 
-        return {
-            "code": self.code,
-            "expires_at": clock.rfc3339(datetime.fromtimestamp(self.exp, timezone.utc)),
-            "refresh_after": clock.rfc3339(datetime.fromtimestamp(self.refresh_after, timezone.utc)),
-        }
+    def as_dict(self) -> dict:
+        """``as_body`` dumped by ``CodeSchema``, as the API answers, for the bodies written
+        without a schema dump (the hot code route, the cached home screen)."""
+        from codes.schemas import CodeSchema
+
+        return CodeSchema().dump(self.as_body())
 
 
 def code_key(handle: str, kind: int = PERSON) -> str:
@@ -62,6 +66,9 @@ def _image_key(handle: str, code: str, image_kind: str) -> str:
     return f"codeimg:{{{handle}}}:{digest}:{image_kind}"
 
 
+_KIND_LABELS = {PERSON: "person", ENTERPRISE: "enterprise", PROXIED: "proxied"}
+
+
 def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> IssuedCode:
     """Sign a new code for this subject handle, valid for ``CODE_TTL_SECONDS`` from now.
 
@@ -72,6 +79,7 @@ def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> Iss
     exp = iat + ttl
     signer = keys.current_signer()
     code = signer.sign(Claims(handle, exp, cti or new_cti(), kind))
+    metrics.CODES_ISSUED.labels(kind=_KIND_LABELS.get(kind, "other")).inc()
     return IssuedCode(code, exp, iat + (2 * ttl) // 3, signer.kid)
 
 

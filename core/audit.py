@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -189,18 +189,17 @@ def seal_job() -> int:
         return seal()
 
 
-def init_app(app: Flask) -> None:
-    @app.after_request
-    def _seal_after_commit(response):
-        # Routes commit before they answer; an error answer committed nothing to seal.
-        # A request that opened no session (answers from Redis) wrote nothing to seal.
-        if db.session.registry.has() and db.session.info.get(_PENDING) and response.status_code < 400:
-            try:
-                request_seal()
-            except Exception as exc:  # the request's own work is committed: answer it
-                log.error("audit seal failed; the next seal takes these entries",
-                          extra={"error_type": type(exc).__name__})
-        return response
+def seal_recorded() -> None:
+    """After the request's commit (``core.unit_of_work``): seal the entries it recorded, if
+    any. Its own work is committed whatever happens here: a failure is logged and the next
+    seal takes these entries."""
+    if not db.session.info.get(_PENDING):
+        return
+    try:
+        request_seal()
+    except Exception as exc:
+        log.error("audit seal failed; the next seal takes these entries",
+                  extra={"error_type": type(exc).__name__})
 
 
 @dataclass

@@ -129,7 +129,6 @@ def _changed(obj, ignore: frozenset) -> bool:
     return any(attr.history.has_changes() for attr in inspect(obj).attrs if attr.key not in ignore)
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _flush_context) -> None:
     for rows, updated in ((session.new, False), (session.dirty, True), (session.deleted, False)):
         for obj in rows:
@@ -139,7 +138,6 @@ def _after_flush(session: Session, _flush_context) -> None:
             mark(session, watcher[0](obj))
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the marks wait for the real commit
@@ -153,13 +151,24 @@ def _after_commit(session: Session) -> None:
         _renew(stamps)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction) -> None:
     # The whole transaction, not a savepoint (marks of a savepoint's rows may stay: a stamp
     # renewed for nothing costs one rebuild).
     if previous_transaction.parent is None:
         for key in (_MARKS, _QUERIES):
             session.info.pop(key, None)
+
+
+_LISTENERS = (("after_flush", _after_flush), ("after_commit", _after_commit),
+              ("after_soft_rollback", _after_rollback))
+
+
+def register_listeners() -> None:
+    """Connect this module's ``Session`` listeners, once per process (the factory calls it;
+    importing the module connects nothing)."""
+    for name, fn in _LISTENERS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
 
 
 def _renew(keys) -> None:

@@ -53,6 +53,8 @@ class Config:
     REDIS_URL: str | None = None
     # How long a new PostgreSQL connection may take before the request answers 503.
     DATABASE_CONNECT_TIMEOUT_SECONDS: int = 3
+    # /readyz waits at most this long for PostgreSQL and Redis (then names them down).
+    READY_TIMEOUT_SECONDS: float = 2.0
     # Secrets. SECRET_KEY signs session tokens; ENCRYPTION_KEY (32 bytes, base64) encrypts data at rest.
     SECRET_KEY: str | None = None
     ENCRYPTION_KEY: str | None = None
@@ -104,6 +106,9 @@ class Config:
     # Entries (bits) per status list, a multiple of 8; and how long verifiers may cache a list.
     STATUS_LIST_SIZE: int = 131072
     STATUS_LIST_TTL_SECONDS: int = 300
+    # Signatures and seals: the one-time certificate made for each signature is valid this
+    # long (verification judges it at the signing time the platform wrote).
+    SIGNATURE_CERTIFICATE_SECONDS: int = 3600
     # Faces. Two photos are of the same person when their 128-d encodings are closer than
     # the threshold (the README says why 0.5, stricter than the library's 0.6).
     FACE_MATCH_THRESHOLD: float = 0.5
@@ -178,6 +183,8 @@ class Config:
         """Check the settings and fill in what the embedded demo may generate."""
         if not 1 <= self.CODE_TTL_SECONDS <= 60:
             raise ConfigError("CODE_TTL_SECONDS must be between 1 and 60")
+        if not 0.1 <= self.READY_TIMEOUT_SECONDS <= 4.5:
+            raise ConfigError("READY_TIMEOUT_SECONDS must be between 0.1 and 4.5")
         if not 0 <= self.CODE_LEEWAY_SECONDS <= 10:
             raise ConfigError("CODE_LEEWAY_SECONDS must be between 0 and 10")
         if not 0 <= self.HOME_CACHE_SECONDS <= 3600:

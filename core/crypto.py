@@ -57,3 +57,10 @@ class Vault:
     def index(self, kind: str, value: str) -> str:
         """A keyed, deterministic digest for equality lookups (hex, 64 characters)."""
         return hmac.new(self._index_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def vault() -> Vault:
+    """The current application's Vault (made from ``ENCRYPTION_KEY`` in ``create_app``)."""
+    from flask import current_app
+
+    return current_app.extensions["vault"]

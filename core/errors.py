@@ -53,6 +53,16 @@ class ServiceUnavailable(Problem):
     title = "A service this request needs is unavailable"
 
 
+class TooManyAttempts(Problem):
+    type = "too-many-attempts"
+    status = 429
+    title = "Too many failed attempts; try again later"
+
+    def __init__(self, retry_after: int):
+        super().__init__("Try again after the seconds that Retry-After gives.",
+                         headers={"Retry-After": retry_after})
+
+
 class Unauthorized(Problem):
     type = "unauthorized"
     status = 401

@@ -1,5 +1,10 @@
 """Opaque identifiers: random, URL-safe, never derived from personal data."""
+import re
 import secrets
+
+OPAQUE_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
+"""The shape of an id as it arrives (``fullmatch``): ours from ``new_id``, or one a client or
+device chose; URL-safe base64 letters, 1 to 32. Checked before anything reaches SQL or Redis."""
 
 _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: safe to read aloud
 

@@ -76,7 +76,6 @@ def work(burst: bool) -> None:
     worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
 
 
-@event.listens_for(Session, "after_commit")
 def _enqueue_deferred(session):
     deferred = session.info.pop(_DEFERRED, None)
     if deferred:
@@ -85,10 +84,20 @@ def _enqueue_deferred(session):
             q.enqueue(job, *args)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _drop_deferred(session, previous_transaction):
     if not session.in_transaction():
         session.info.pop(_DEFERRED, None)
+
+
+_LISTENERS = (("after_commit", _enqueue_deferred), ("after_soft_rollback", _drop_deferred))
+
+
+def register_listeners() -> None:
+    """Connect this module's ``Session`` listeners, once per process (the factory calls it;
+    importing the module connects nothing)."""
+    for name, fn in _LISTENERS:
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
 
 
 class WorkUnit:

@@ -66,12 +66,3 @@ def add_with_random_key(build, attempts: int = 5):
             continue
         return row
     raise RuntimeError(f"no free random key for {type(row).__name__} in {attempts} draws")
-
-
-def commit_if_begun() -> None:
-    """Commit the request's transaction if it began one. Answers served from Redis (the code,
-    a cached home screen) usually touch no table; signing a code may write the first key."""
-    from core.extensions import db
-
-    if db.session.registry.has() and db.session().in_transaction():
-        db.session.commit()

@@ -1,5 +1,7 @@
-"""Schema pieces every package shares: safe text fields and the problem body."""
+"""Schema pieces every package shares: safe text fields, times and the problem body."""
 from marshmallow import Schema, ValidationError, fields
+
+from core import clock
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -16,6 +18,14 @@ class Text(fields.String):
         except UnicodeEncodeError:
             raise ValidationError("Must be valid Unicode text.") from None
         return text
+
+
+class Rfc3339(fields.DateTime):
+    """A moment in an answer: an aware (or naive UTC) datetime written as ``clock.rfc3339``
+    writes it (UTC, ``Z``), ``None`` as null. Documented as ``string``, ``date-time``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else clock.rfc3339(value)
 
 
 class ProblemSchema(Schema):

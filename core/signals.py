@@ -47,3 +47,5 @@ device_proof = Resolver("device-proof", "Whether the proof comes from the person
 live_scan = Resolver("live-scan", "The service point's scan while it lives, else None.")
 # identity asks the wallet for the claims of a person's newest valid resident-id, or None.
 resident_id_claims = Resolver("resident-id-claims", "The person's resident-id claims.")
+# The wallet's trust list asks signatures for the signing CA's entry (base URL → dict).
+signing_ca_entry = Resolver("signing-ca-entry", "The signing CA as the trust list names it.")

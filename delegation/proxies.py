@@ -10,11 +10,10 @@ that guardian.
 At most ``MAX_PROXIES`` relations, invited or active, act for a person, and a person acts for
 at most as many: both rows are locked while counting, so two invitations at once cannot both
 pass the limit. Either side ends a relation. Every act goes into the audit chain with both
-people's ids. Services flush; the route commits.
+people's ids. Services flush; the request commits.
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -22,6 +21,7 @@ from sqlalchemy import func, or_, select
 from core import audit, clock
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
+from core.ids import OPAQUE_ID
 from identity import service as identity
 from delegation.models import ACTIVE, ENDED, INVITED, RELATIONS, Proxy
 from identity.id_numbers import validate_id_number
@@ -29,7 +29,6 @@ from identity.models import Person
 
 MAX_PROXIES = 5
 ADULT_AGE = 18
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 _HEAD_RELATIONS = frozenset({"户主", "本人", "head", "self"})
 
 
@@ -117,7 +116,7 @@ def invite(person_id: str, id_number, relation) -> Proxy:
 
 
 def _get(proxy_id: str, lock: bool = False) -> Proxy:
-    if _ID.fullmatch(proxy_id or "") is None:
+    if OPAQUE_ID.fullmatch(proxy_id or "") is None:
         raise NotFound()
     query = select(Proxy).where(Proxy.id == proxy_id)
     proxy = db.session.scalars(query.with_for_update() if lock else query).first()

@@ -4,11 +4,9 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core import clock
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema, Text
+from core.schemas import ProblemSchema, Rfc3339, Text
 from codes.format import ENTERPRISE, PROXIED
 from codes.schemas import CodeSchema
 from delegation import proxies, shown_codes
@@ -40,14 +38,14 @@ class ProxySchema(Schema):
         "description": "`proxy`: I act for the other person; `principal`: they act for me"})
     other = fields.Nested(ProxyPartySchema)
     accepted_by_guardian = fields.Boolean()
-    created_at = fields.String()
-    accepted_at = fields.String(allow_none=True)
-    ended_at = fields.String(allow_none=True)
+    created_at = Rfc3339()
+    accepted_at = Rfc3339(allow_none=True)
+    ended_at = Rfc3339(allow_none=True)
 
 
 class ShownScanSchema(Schema):
     scan_id = fields.String(required=True)
-    scanned_at = fields.String(required=True)
+    scanned_at = Rfc3339(required=True)
     service_point = fields.Dict(required=True)
     purpose = fields.String(required=True)
     shared = fields.List(fields.Dict())
@@ -58,16 +56,12 @@ class ProxyRecordSchema(ProxySchema):
         "description": "scans of the codes the proxy showed through this relation, newest first"})
 
 
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
-
-
 def _body(proxy, me: str, acting=None, principal=None) -> dict:
     body = {"id": proxy.id, "status": proxy.status, "relation": proxy.relation,
             "role": "proxy" if proxy.proxy_id == me else "principal",
             "accepted_by_guardian": proxy.accepted_by not in (None, proxy.principal_id),
-            "created_at": _time(proxy.created_at), "accepted_at": _time(proxy.accepted_at),
-            "ended_at": _time(proxy.ended_at)}
+            "created_at": proxy.created_at, "accepted_at": proxy.accepted_at,
+            "ended_at": proxy.ended_at}
     other = principal if proxy.proxy_id == me else acting
     if other is not None:
         body["other"] = {"display_name": identity.display_name(other),
@@ -100,7 +94,6 @@ def invite(data):
     """
     proxy = proxies.invite(g.principal_id, data["id_number"], data["relation"])
     body = _body(proxy, g.principal_id, principal=identity.get_person(proxy.principal_id))
-    db.session.commit()
     return body
 
 
@@ -123,7 +116,7 @@ def get_proxy(proxy_id):
     """One relation, as both people see it, with the scans of the codes shown through it"""
     proxy, acting, principal, scans = proxies.relation_record(g.principal_id, proxy_id)
     body = _body(proxy, g.principal_id, acting, principal)
-    body["scans"] = [{"scan_id": scan.id, "scanned_at": clock.rfc3339(scan.created_at),
+    body["scans"] = [{"scan_id": scan.id, "scanned_at": scan.created_at,
                       "service_point": {"name": name}, "purpose": scan.purpose,
                       "shared": scan.shared or []} for scan, name in scans]
     return body
@@ -142,7 +135,6 @@ def accept(proxy_id):
     proxy = proxies.accept(g.principal_id, proxy_id)
     body = _body(proxy, g.principal_id, identity.get_person(proxy.proxy_id),
                  identity.get_person(proxy.principal_id))
-    db.session.commit()
     return body
 
 
@@ -155,7 +147,6 @@ def accept(proxy_id):
 def end(proxy_id):
     """End it (either side): from now on the proxy cannot act"""
     proxies.end(g.principal_id, proxy_id)
-    db.session.commit()
 
 
 @blp.get("/me/proxies/<proxy_id>/code")
@@ -168,7 +159,7 @@ def proxy_code(proxy_id):
     """The code of the person I act for; a scan names them and me"""
     proxy, principal = proxies.acting_for(g.principal_id, proxy_id)
     return shown_codes.show_code(principal.handle, PROXIED,
-                                 {"person": g.principal_id, "proxy": proxy.id}).as_dict()
+                                 {"person": g.principal_id, "proxy": proxy.id}).as_body()
 
 
 @blp.get("/enterprises/<enterprise_id>/code")
@@ -188,4 +179,4 @@ def enterprise_code(enterprise_id):
     enterprise, member = enterprises.require_scope(g.principal_id, enterprise_id, SHOW_CODE)
     issued = shown_codes.show_code(enterprise.handle, ENTERPRISE,
                                    {"person": member.person_id, "enterprise": enterprise.id})
-    return issued.as_dict()
+    return issued.as_body()

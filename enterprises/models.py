@@ -32,7 +32,8 @@ SHOW_CODE = "show-code"
 WALLET_READ = "wallet:read"
 CONSENT = "consent"
 MANAGE_MEMBERS = "manage-members"
-SCOPES = (SHOW_CODE, WALLET_READ, CONSENT, MANAGE_MEMBERS)
+SEAL = "seal"  # seal documents with the enterprise's electronic seal (signatures/)
+SCOPES = (SHOW_CODE, WALLET_READ, CONSENT, MANAGE_MEMBERS, SEAL)
 
 
 class Enterprise(db.Model):

@@ -7,11 +7,9 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core import clock
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema, Text
+from core.schemas import ProblemSchema, Rfc3339, Text
 from enterprises import service as enterprises
 from enterprises import wallet as enterprise_holdings
 from enterprises.models import ROLES, SCOPES
@@ -35,7 +33,7 @@ class EnterpriseSchema(Schema):
     legal_representative = fields.Boolean(metadata={"description": "whether I am it"})
     role = fields.String(metadata={"description": "my role: `admin` or `staff`"})
     scopes = fields.List(fields.String(), metadata={"description": "my scopes"})
-    expires_at = fields.String(allow_none=True, metadata={"description": "my membership's end"})
+    expires_at = Rfc3339(allow_none=True, metadata={"description": "my membership's end"})
 
 
 class MemberCreateSchema(Schema):
@@ -53,14 +51,14 @@ class MemberSchema(Schema):
     id_number = fields.String(metadata={"description": "masked"})
     role = fields.String(required=True)
     scopes = fields.List(fields.String(), required=True)
-    expires_at = fields.String(allow_none=True)
-    added_at = fields.String()
+    expires_at = Rfc3339(allow_none=True)
+    added_at = Rfc3339()
 
 
 def _member_body(member, person=None) -> dict:
     body = {"member_id": member.id, "role": member.role, "scopes": list(member.scopes or []),
-            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None,
-            "added_at": clock.rfc3339(member.created_at)}
+            "expires_at": member.expires_at,
+            "added_at": member.created_at}
     if person is not None:
         from identity import service as identity
 
@@ -91,7 +89,6 @@ def register(data):
     enterprise = enterprises.register_enterprise(g.principal_id, data["name"], data["uscc"])
     _, member = enterprises.acting_member(g.principal_id, enterprise.id)
     body = enterprises.enterprise_view(enterprise, member)
-    db.session.commit()
     return body
 
 
@@ -112,7 +109,6 @@ def my_enterprises():
 def get_enterprise(enterprise_id):
     """One enterprise: whether it is verified, my role and scopes"""
     body = enterprises.enterprise_view(*enterprises.acting_member(g.principal_id, enterprise_id))
-    db.session.commit()  # a licence that came into force since verifies it now
     return body
 
 
@@ -151,7 +147,6 @@ def add_member(data, enterprise_id):
     member = enterprises.add_member(g.principal_id, enterprise_id, data["id_number"], data["role"],
                                     data["scopes"], data["expires_at"])
     body = _member_body(member)
-    db.session.commit()
     return body
 
 
@@ -166,7 +161,6 @@ def add_member(data, enterprise_id):
 def revoke_member(enterprise_id, member_id):
     """Revoke a membership: it stops working at once"""
     enterprises.revoke_member(g.principal_id, enterprise_id, member_id)
-    db.session.commit()
 
 
 @blp.get("/enterprises/<enterprise_id>/wallet")
@@ -178,6 +172,5 @@ def revoke_member(enterprise_id, member_id):
 def enterprise_wallet(enterprise_id):
     """The enterprise's licences and permits, for members with `wallet:read`"""
     items = enterprise_holdings.wallet_of(g.principal_id, enterprise_id)
-    db.session.commit()  # the read is audited
     return {"cards": [i for i in items if i["kind"] == "card"],
             "certificates": [i for i in items if i["kind"] != "card"]}

@@ -7,22 +7,21 @@ is issued or revoked; the end of a licence's validity needs no event (``verified
 
 Every route acts through ``acting_member``: the caller's live membership of this very
 enterprise (not revoked, not expired: checked on every request), or ``NotFound`` as if the
-enterprise did not exist. Services flush; the route commits.
+enterprise did not exist. Services flush; the request commits.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock
+from core.crypto import vault
 from core.errors import NotFound, Problem, ValidationProblem
 from core.extensions import db
-from core.ids import new_handle, new_id
+from core.ids import OPAQUE_ID, new_handle, new_id
 from identity import service as identity
 from identity import uscc as gb32100
 from enterprises.models import (
@@ -37,7 +36,6 @@ from identity.id_numbers import validate_id_number
 
 LICENCE = "business-licence"
 NAME_MAX = 128
-_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
 
@@ -74,16 +72,13 @@ class LegalRepresentative(Problem):
 # Registration and verification ---------------------------------------------------------
 
 
-def _vault():
-    return current_app.extensions["vault"]
-
 
 def _uscc_context(enterprise_id: str) -> str:
     return f"enterprise.uscc:{enterprise_id}"
 
 
 def uscc_of(enterprise: Enterprise) -> str:
-    return _vault().decrypt_text(enterprise.uscc_enc, _uscc_context(enterprise.id))
+    return vault().decrypt_text(enterprise.uscc_enc, _uscc_context(enterprise.id))
 
 
 def normalise_name(name) -> str:
@@ -109,7 +104,7 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
         errors["uscc"] = [str(exc)]
     if errors:
         raise ValidationProblem(errors)
-    index = _vault().index("uscc", clean["uscc"])
+    index = vault().index("uscc", clean["uscc"])
     existing = db.session.scalars(select(Enterprise).where(Enterprise.uscc_index == index)
                                   .with_for_update()).first()
     if existing is not None:
@@ -119,7 +114,7 @@ def register_enterprise(person_id: str, name, uscc) -> Enterprise:
         enterprise_id = new_id()
         enterprise = Enterprise(
             id=enterprise_id, name=clean["name"], uscc_index=index,
-            uscc_enc=_vault().encrypt_text(clean["uscc"], _uscc_context(enterprise_id)),
+            uscc_enc=vault().encrypt_text(clean["uscc"], _uscc_context(enterprise_id)),
             handle=new_handle(10), registered_by=person_id, verified=False, created_at=now)
         try:
             with db.session.begin_nested():
@@ -236,7 +231,7 @@ def _live(member: EnterpriseMember | None) -> bool:
 
 def acting_member(person_id: str, enterprise_id: str) -> tuple[Enterprise, EnterpriseMember]:
     """The enterprise and the caller's live membership of it; ``NotFound`` otherwise."""
-    if _ID.fullmatch(enterprise_id or "") is None:
+    if OPAQUE_ID.fullmatch(enterprise_id or "") is None:
         raise NotFound()
     row = db.session.execute(
         select(Enterprise, EnterpriseMember)
@@ -355,7 +350,7 @@ def revoke_member(person_id: str, enterprise_id: str, member_id: str) -> None:
     """End a membership at once. ``NotFound`` for a member of another enterprise or one
     already gone; ``LegalRepresentative`` for the registrant's own membership."""
     enterprise, _ = require_scope(person_id, enterprise_id, MANAGE_MEMBERS)
-    if _ID.fullmatch(member_id or "") is None:
+    if OPAQUE_ID.fullmatch(member_id or "") is None:
         raise NotFound()
     member = db.session.scalars(select(EnterpriseMember).where(
         EnterpriseMember.id == member_id, EnterpriseMember.enterprise_id == enterprise.id)
@@ -378,7 +373,7 @@ def enterprise_view(enterprise: Enterprise, member: EnterpriseMember) -> dict:
             "verified": is_verified(enterprise),
             "legal_representative": is_legal_representative(enterprise, member),
             "role": member.role, "scopes": scopes_of(enterprise, member),
-            "expires_at": clock.rfc3339(member.expires_at) if member.expires_at else None}
+            "expires_at": member.expires_at}
 
 
 def on_credential_changed(holder_index: str, vct: str | None = None, **_) -> None:

@@ -1,6 +1,6 @@
 """The problems that identity answers with. Each names its short type, status and title only."""
 from core.auth import ExpiredToken as TokenExpired, InvalidToken  # noqa: F401  (one definition, in core.auth)
-from core.errors import Problem
+from core.errors import Problem, TooManyAttempts  # noqa: F401  (one definition, in core.errors)
 
 
 class AlreadyRegistered(Problem):
@@ -20,16 +20,6 @@ class OtpRequired(Problem):
     type = "otp-required"
     status = 401
     title = "A one-time password is required"
-
-
-class TooManyAttempts(Problem):
-    type = "too-many-attempts"
-    status = 429
-    title = "Too many failed attempts; try again later"
-
-    def __init__(self, retry_after: int):
-        super().__init__("Try again after the seconds that Retry-After gives.",
-                         headers={"Retry-After": retry_after})
 
 
 class SubjectSuspended(Problem):

@@ -3,7 +3,7 @@
 Only the 128-d encoding of an enrolled face is kept, AES-GCM encrypted with the person's id as
 context; uploaded images live in memory for the length of the request and are never stored or
 logged. Two encodings are of the same person when their Euclidean distance is below
-``FACE_MATCH_THRESHOLD``. Services flush and never commit; the route commits.
+``FACE_MATCH_THRESHOLD``. Services flush and never commit; the request commits.
 """
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from typing import Callable
 import numpy as np
 from flask import current_app
 
-from core import audit, clock
+from core import audit, clock, metrics
+from core.crypto import vault
 from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
+from core.ratelimit import address_digest, per_address
 from core.store import redis_client
 from core.tokens import start_session
 from identity import assurance, face_images, service
 from identity.errors import SubjectSuspended, TooManyAttempts
 from identity.face_models import FaceTemplate
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest, per_address
+from identity.throttle import LoginThrottle, Lockout
 
 FACE_AMR = ("face",)
 _TEMPLATE_BYTES = 128 * 8
@@ -144,11 +146,11 @@ def _context(person_id: str) -> bytes:
 def _seal(person_id: str, encoding: np.ndarray) -> bytes:
     raw = np.asarray(encoding, dtype="<f8").tobytes()
     assert len(raw) == _TEMPLATE_BYTES
-    return current_app.extensions["vault"].encrypt(raw, _context(person_id))
+    return vault().encrypt(raw, _context(person_id))
 
 
 def _open(template: FaceTemplate) -> np.ndarray:
-    raw = current_app.extensions["vault"].decrypt(template.template_enc, _context(template.person_id))
+    raw = vault().decrypt(template.template_enc, _context(template.person_id))
     return np.frombuffer(raw, dtype="<f8")
 
 
@@ -281,6 +283,7 @@ def face_throttle() -> LoginThrottle:
                          address_window=cfg["LOGIN_IP_WINDOW_SECONDS"])
 
 
+@metrics.counted(metrics.SIGN_INS, method="face")
 def sign_in_with_face(username: str, challenge: str, image: bytes,
                       client_address: str | None,
                       device_proved: Callable[[str], bool]) -> dict:
@@ -353,5 +356,5 @@ def enrolled_face(person_id: str) -> dict:
     if template is None:
         return {"enrolled": False, "portrait_matched": False, "consented_at": None}
     return {"enrolled": True, "portrait_matched": template.portrait_matched,
-            "consented_at": clock.rfc3339(template.consented_at)}
+            "consented_at": template.consented_at}
 

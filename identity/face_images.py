@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -163,12 +164,26 @@ class FacePool:
 
     def analyse(self, data: bytes, **limits) -> Analysis:
         """``analyse(data, **limits)`` in a child; ``Busy`` when no turn comes in time."""
-        if not self._turns.acquire(timeout=self.wait):
-            raise Busy()
+        from core import metrics  # here, not at the top: the children import this module
+
+        started = time.perf_counter()
+        outcome = "error"
         try:
-            return self._run(data, **limits)
+            if not self._turns.acquire(timeout=self.wait):
+                outcome = "busy"
+                raise Busy()
+            try:
+                result = self._run(data, **limits)
+                outcome = "ok"
+                return result
+            except Busy:
+                outcome = "busy"
+                raise
+            finally:
+                self._turns.release()
         finally:
-            self._turns.release()
+            metrics.FACE_ANALYSES.labels(outcome=outcome).inc()
+            metrics.FACE_SECONDS.observe(time.perf_counter() - started)
 
     def _run(self, data: bytes, **limits) -> Analysis:
         pool = self._pool()
@@ -205,6 +220,10 @@ class FacePool:
             for process in processes:
                 if process.is_alive():
                     process.kill()
+
+    def stop(self) -> None:
+        """Kill the children now, without waiting (the worker is exiting)."""
+        self._discard()
 
     def close(self) -> None:
         with self._lock:

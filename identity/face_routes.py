@@ -10,9 +10,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
-from core.extensions import db
 from core import signals
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Text
+from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Rfc3339, Text
 from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
@@ -102,7 +101,7 @@ class FaceStatusSchema(Schema):
     enrolled = fields.Boolean(required=True)
     portrait_matched = fields.Boolean(required=True, metadata={
         "description": "the face matched the portrait of my resident ID"})
-    consented_at = fields.String(allow_none=True)
+    consented_at = Rfc3339(allow_none=True)
 
 
 class FaceCheckSchema(Schema):
@@ -150,7 +149,6 @@ def enrol(form, files):
     reauthentication.confirm_password(person, form.get("password"), request.remote_addr)
     consent = (form.get("consent") or "").strip().lower() == "true"
     face.enrol_face(person, _image_bytes(files) if consent else b"", consent)
-    db.session.commit()
 
 
 @face_blp.get("/me/face")
@@ -169,7 +167,6 @@ def face_status():
 def remove():
     """Withdraw my biometric consent: the enrolled face is deleted (level 3 falls back to 2)"""
     face.remove_face(_current_person())
-    db.session.commit()
 
 
 @face_blp.post("/auth/face/challenge")
@@ -213,7 +210,6 @@ def face_login(form, files):
 
     tokens = face.sign_in_with_face(form["username"], form["challenge"], _image_bytes(files),
                                     request.remote_addr, device_proved)
-    db.session.commit()
     return tokens
 
 
@@ -240,5 +236,4 @@ def counter_check(files, scan_id):
     if scan is None:
         raise NotFound()
     match = face.check_face_at_counter(scan, _image_bytes(files))
-    db.session.commit()
     return {"match": match}

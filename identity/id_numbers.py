@@ -16,7 +16,7 @@ from core import clock
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # re.ASCII: \d would otherwise match other scripts' digits, which NFKC does not always map.
-_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+ID_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 # Province-level codes: the first two digits of every region code.
 _PROVINCES = frozenset(
     [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
@@ -54,7 +54,7 @@ def validate_id_number(value: str) -> str:
     if not isinstance(value, str):
         raise ValueError("Must be a string.")
     number = normalise_id_number(value)
-    if not _ID_SHAPE.fullmatch(number):
+    if not ID_NUMBER_SHAPE.fullmatch(number):
         raise ValueError("Must be 17 digits followed by a digit or X.")
     if int(number[:2]) not in _PROVINCES:
         raise ValueError("Unknown region.")

@@ -7,10 +7,29 @@ counts), so a stolen token is no way to try passwords either.
 """
 from __future__ import annotations
 
+from core.ratelimit import address_digest
 from identity import passwords, service
 from identity.errors import ReauthenticationRequired, TooManyAttempts
 from identity.models import Person
-from identity.throttle import address_digest
+
+
+def confirm_step_up(person: Person, password: str | None, otp: str | None,
+                    client_address: str | None) -> None:
+    """A step-up before a weighty act (signing a document): the password again, or a fresh
+    one-time password when two-step sign-in is on. Raises as ``confirm_password``; a wrong
+    or reused one-time password counts as a failed sign-in too."""
+    if not otp:
+        confirm_password(person, password, client_address)
+        return
+    account, address = person.id_number_index[:32], address_digest(client_address)
+    throttle = service.login_throttle()
+    wait = throttle.retry_after(account, address)
+    if wait:
+        raise TooManyAttempts(wait)
+    if not (person.totp_enabled and service.accept_otp(person, otp)):
+        throttle.record_failure(account, address)
+        raise ReauthenticationRequired()
+    throttle.record_success(account, address)
 
 
 def confirm_password(person: Person, password: str | None, client_address: str | None) -> None:

@@ -3,11 +3,10 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
+from core.ratelimit import per_address
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import assurance, service, sessions
 from identity.errors import InvalidToken
-from identity.throttle import per_address
 from identity.schemas import (
     LoginSchema,
     OtpSchema,
@@ -46,7 +45,6 @@ def register(data):
                 cfg["REGISTRATION_WINDOW_SECONDS"])
     person = service.register_resident(**data)
     assurance.refresh_assurance(person)  # a resident-id issued before registering counts at once
-    db.session.commit()
     return person
 
 
@@ -65,7 +63,6 @@ def login(data):
     """Sign in with an ID number or phone number, a password and, when on, a one-time password"""
     tokens = service.sign_in(data["username"], data["password"], data["otp"],
                              request.remote_addr)
-    db.session.commit()
     return tokens
 
 
@@ -105,7 +102,6 @@ def logout():
 def start_totp():
     """Start two-step sign-in set-up: a new secret for an authenticator app"""
     setup = service.start_totp_setup(_current_person())
-    db.session.commit()
     return setup
 
 
@@ -122,7 +118,6 @@ def confirm_totp(data):
     422 `invalid-otp` for a wrong or already used one-time password.
     """
     service.confirm_totp(_current_person(), data["otp"])
-    db.session.commit()
 
 
 @blp.get("/me")
@@ -133,7 +128,6 @@ def me():
     """My profile, with my assurance level"""
     person = _current_person()
     assurance.refresh_assurance(person)
-    db.session.commit()  # a level that changed (a credential expired, say) is kept
     return person
 
 

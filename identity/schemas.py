@@ -5,14 +5,7 @@ password strength) live in the service, which reports them by field in the same 
 """
 from marshmallow import Schema, fields, validate
 
-from core.clock import rfc3339
-
-
-class UTCDateTimeField(fields.DateTime):
-    """An RFC 3339 UTC timestamp with a ``Z``."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else rfc3339(value)
+from core.schemas import Rfc3339
 
 
 class RegistrationSchema(Schema):
@@ -41,7 +34,7 @@ class ProfileSchema(Schema):
     assurance_level = fields.Integer(metadata={
         "description": "1 registered, 2 matched by a resident-id credential, 3 and face matched"})
     totp_enabled = fields.Boolean()
-    created_at = UTCDateTimeField()
+    created_at = Rfc3339()
 
 
 class LoginSchema(Schema):

@@ -1,21 +1,21 @@
 """Residents: registration, sign-in, two-step sign-in and lookups for the other packages.
 
-Services flush and never commit; the route (or CLI command, or job) that calls them commits.
+Services flush and never commit; the request (or CLI command, or job) that calls them commits.
 """
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from core import clock, signals
-from core.crypto import Vault
+from core import clock, metrics, signals
+from core.crypto import vault
 from core.errors import ValidationProblem
 from core.extensions import db
 from core.ids import new_handle, new_id
+from core.ratelimit import address_digest, fixed_window
 from core.store import redis_client
 from core.tokens import start_session
 from identity import passwords, totp
@@ -30,6 +30,7 @@ from identity.errors import (
     TotpNotStarted,
 )
 from identity.id_numbers import (
+    ID_NUMBER_SHAPE,
     birthdate_of,
     mask_id_number,
     mask_phone,
@@ -38,7 +39,7 @@ from identity.id_numbers import (
     validate_id_number,
 )
 from identity.models import ACTIVE, Person
-from identity.throttle import LoginThrottle, Lockout, address_digest, per_caller
+from identity.throttle import LoginThrottle, Lockout
 
 NAME_MAX = 64
 # Sent with the new person, inside the registration's unit of work (the catalogue tells them
@@ -48,12 +49,8 @@ person_registered = signals.person_registered
 # carry: the middle dot of transcribed minority and foreign names (阿依古丽·买买提), hyphens,
 # apostrophes and full stops. No digits, symbols, control or invisible characters.
 _NAME_PUNCTUATION = frozenset("·・‧•.-'’")
-_ID_NUMBER_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
 _HANDLE_ATTEMPTS = 5
 
-
-def _vault() -> Vault:
-    return current_app.extensions["vault"]
 
 
 def _id_context(person_id: str) -> str:
@@ -122,9 +119,9 @@ def register_resident(name: str, id_number: str, phone: str, password: str) -> P
     if errors:
         raise ValidationProblem(errors)
 
-    vault = _vault()
-    id_index = vault.index("id", clean["id_number"])
-    phone_index = vault.index("phone", clean["phone"])
+    v = vault()
+    id_index = v.index("id", clean["id_number"])
+    phone_index = v.index("phone", clean["phone"])
     if _taken(id_index, phone_index):
         raise AlreadyRegistered()
     password_hash = passwords.hash_password(password)
@@ -135,10 +132,10 @@ def register_resident(name: str, id_number: str, phone: str, password: str) -> P
             handle=new_handle(10),
             name=clean["name"],
             id_number_index=id_index,
-            id_number_enc=vault.encrypt_text(clean["id_number"], _id_context(person_id)),
+            id_number_enc=v.encrypt_text(clean["id_number"], _id_context(person_id)),
             id_number_masked=mask_id_number(clean["id_number"]),
             phone_index=phone_index,
-            phone_enc=vault.encrypt_text(clean["phone"], _phone_context(person_id)),
+            phone_enc=v.encrypt_text(clean["phone"], _phone_context(person_id)),
             phone_masked=mask_phone(clean["phone"]),
             birthdate=birthdate_of(clean["id_number"]),
             password_hash=password_hash,
@@ -207,7 +204,7 @@ def id_number_index(id_number: str) -> str:
 
     Raises ``ValueError`` when it is not a valid ID number.
     """
-    return _vault().index("id", validate_id_number(id_number))
+    return vault().index("id", validate_id_number(id_number))
 
 
 def get_person_by_id_number(id_number: str) -> Person | None:
@@ -228,19 +225,19 @@ def find_resident_for(caller_id: str, id_number: str) -> Person | None:
     whether the number is registered: past ``ID_NUMBER_LOOKUPS_PER_ACCOUNT`` in the window it
     raises ``TooManyAttempts`` before looking."""
     cfg = current_app.config
-    per_caller("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
-               cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
+    fixed_window("id-number-lookups", f"person:{caller_id}", cfg["ID_NUMBER_LOOKUPS_PER_ACCOUNT"],
+                 cfg["ID_NUMBER_LOOKUP_WINDOW_SECONDS"])
     return get_person_by_id_number(id_number)
 
 
 def id_number_of(person: Person) -> str:
     """The person's full ID number, decrypted: for matching credentials, never for display."""
-    return _vault().decrypt_text(person.id_number_enc, _id_context(person.id))
+    return vault().decrypt_text(person.id_number_enc, _id_context(person.id))
 
 
 def phone_of(person: Person) -> str:
     """The person's full phone number, decrypted."""
-    return _vault().decrypt_text(person.phone_enc, _phone_context(person.id))
+    return vault().decrypt_text(person.phone_enc, _phone_context(person.id))
 
 
 def display_name(person: Person) -> str:
@@ -279,17 +276,17 @@ def login_throttle() -> LoginThrottle:
 
 def _find_login(username: str) -> tuple[Person | None, str]:
     """The person a username names (ID number or phone) and the digest to throttle it by."""
-    vault = _vault()
+    v = vault()
     normalised = normalise_id_number(username)
-    if _ID_NUMBER_SHAPE.fullmatch(normalised):
-        index = vault.index("id", normalised)
+    if ID_NUMBER_SHAPE.fullmatch(normalised):
+        index = v.index("id", normalised)
         column = Person.id_number_index
     else:
         try:
-            index = vault.index("phone", normalise_phone(username))
+            index = v.index("phone", normalise_phone(username))
             column = Person.phone_index
         except ValueError:
-            return None, vault.index("login", normalised)
+            return None, v.index("login", normalised)
     person = db.session.execute(select(Person).where(column == index)).scalar_one_or_none()
     # One counter per person, whichever of their numbers is typed.
     return person, (person.id_number_index if person else index)
@@ -304,6 +301,7 @@ def sign_in(username: str, password: str, otp: str | None, client_address: str |
     return start_session(person.id, resident_claims(person, amr))
 
 
+@metrics.counted(metrics.SIGN_INS, method="password")
 def authenticate(username: str, password: str, otp: str | None,
                  client_address: str | None) -> tuple[Person, tuple[str, ...]]:
     """Check a password (and a one-time password when TOTP is on), throttled.
@@ -351,9 +349,15 @@ def authenticate(username: str, password: str, otp: str | None,
 def _accept_otp(person: Person, otp: str) -> bool:
     if not person.totp_secret_enc:
         return False
-    secret = _vault().decrypt_text(person.totp_secret_enc, _totp_context(person.id))
+    secret = vault().decrypt_text(person.totp_secret_enc, _totp_context(person.id))
     step = totp.matching_step(secret, otp)
     return step is not None and totp.spend_step(person, step)
+
+
+def accept_otp(person: Person, otp: str) -> bool:
+    """Whether ``otp`` is the person's current one-time password, spending it (each works
+    once). False without a TOTP secret."""
+    return _accept_otp(person, otp)
 
 
 # Two-step sign-in set-up ---------------------------------------------------------------
@@ -368,7 +372,7 @@ def start_totp_setup(person: Person) -> dict:
     if person.totp_enabled:
         raise TotpAlreadyEnabled()
     secret = totp.new_secret()
-    person.totp_secret_enc = _vault().encrypt_text(secret, _totp_context(person.id))
+    person.totp_secret_enc = vault().encrypt_text(secret, _totp_context(person.id))
     person.updated_at = clock.now()
     db.session.flush()
     return {"secret": secret,

@@ -1,6 +1,7 @@
 """Refreshing and ending a resident's sign-in (the token families of ``app.tokens``)."""
 from __future__ import annotations
 
+from core import metrics
 from core.auth import InvalidToken, decode_token
 from core.tokens import end_session, rotate
 from identity.errors import SubjectSuspended
@@ -8,6 +9,7 @@ from identity.models import ACTIVE
 from identity.service import get_person
 
 
+@metrics.counted(metrics.SIGN_INS, method="refresh")
 def refresh_session(refresh_token: str) -> dict:
     """Spend a resident's refresh token and return the next token pair.
 

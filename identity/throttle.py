@@ -13,21 +13,18 @@ Every decision compares timestamps stored in Redis with ``clock.timestamp()``; R
 collect garbage, so tests move the clock instead of waiting. Accounts and addresses arrive
 here as keyed digests, never as the raw username or address.
 
-``per_caller`` is the plain limit of requests from one caller per fixed window, for requests
-that cost work or tell something whether they succeed or not; ``per_address`` applies it to
-an anonymous caller's address (face challenges, registrations), identity's lookups by ID
-number to a signed-in resident (proxy invitations, enterprise delegation).
+The keys and waits are ``core.ratelimit``'s; so are the plain fixed-window limits that
+identity applies (face challenges, registrations, lookups by ID number).
 """
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass
 from typing import Callable
 
 import redis
 
-from core import clock
+from core import clock, ratelimit
 
 
 @dataclass(frozen=True)
@@ -65,15 +62,15 @@ class LoginThrottle:
     # Keys: the account's hash tag keeps its two counters in one Redis Cluster slot.
     @staticmethod
     def _pair_key(account: str, address: str) -> str:
-        return f"login:{{a:{account}}}:at:{address}"
+        return ratelimit.key("login", f"a:{account}", "at", address)
 
     @staticmethod
     def _account_key(account: str) -> str:
-        return f"login:{{a:{account}}}"
+        return ratelimit.key("login", f"a:{account}")
 
     @staticmethod
     def _address_key(address: str) -> str:
-        return f"login:{{ip:{address}}}"
+        return ratelimit.key("login", f"ip:{address}")
 
     def retry_after(self, account: str, address: str) -> int:
         """Whole seconds to wait before this account may be tried from this address; 0: now."""
@@ -89,9 +86,7 @@ class LoginThrottle:
             # Free again once enough of the failures in the window have aged out of it.
             leaving = recent[len(recent) - self.address_failures][1]
             until = max(until, leaving + self.address_window)
-        if until <= now:
-            return 0
-        return max(1, math.ceil(until - now))
+        return ratelimit.wait_seconds(until, now)
 
     def record_failure(self, account: str, address: str) -> None:
         now = self.now()
@@ -127,34 +122,3 @@ class LoginThrottle:
 
         # WATCH makes concurrent failures count one each rather than overwrite each other.
         self.redis.transaction(bump, key)
-
-
-def address_digest(client_address: str | None) -> str:
-    """How the throttles name a client address: a keyed digest, never the address itself."""
-    from flask import current_app
-
-    return current_app.extensions["vault"].index("addr", client_address or "unknown")[:32]
-
-
-def per_caller(scope: str, caller: str, limit: int, window_seconds: int) -> None:
-    """Count one more ``scope`` request from ``caller`` in the current fixed window of
-    ``window_seconds``; past ``limit`` raise ``TooManyAttempts`` with the seconds until the
-    window ends. ``caller`` is an opaque tag (``ip:<digest>``, ``person:<id>``), never
-    personal data; the key expires after two windows."""
-    from core.store import redis_client
-    from identity.errors import TooManyAttempts
-
-    now = clock.timestamp()
-    window = int(now // window_seconds)
-    key = f"{scope}:{{{caller}}}:{window}"
-    pipe = redis_client().pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expire(key, 2 * window_seconds)
-    count, _ = pipe.execute()
-    if count > limit:
-        raise TooManyAttempts(max(1, window_seconds * (window + 1) - int(now)))
-
-
-def per_address(scope: str, client_address: str | None, limit: int, window_seconds: int) -> None:
-    """``per_caller`` for a client address, kept as a keyed digest."""
-    per_caller(scope, f"ip:{address_digest(client_address)}", limit, window_seconds)

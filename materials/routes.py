@@ -3,10 +3,8 @@ holder (or whoever answers for them) approves or denies, the service point fetch
 from flask import g
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from delegation import answering
 from materials import service as consents
@@ -20,10 +18,6 @@ from materials.schemas import (
 
 blp = Blueprint("materials", __name__, url_prefix="/api/v1",
                 description="Materials shared with service points, with the holder's consent")
-
-
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
 
 
 # Materials for service points ----------------------------------------------------------
@@ -50,9 +44,8 @@ def request_materials(data, scan_id):
         if types is None:
             raise NotFound("No service item has this code.")
     created = consents.request_materials(g.principal_id, scan_id, types)
-    db.session.commit()
     return {"request_id": created.id, "status": created.status, "types": created.types,
-            "missing": created.missing, "expires_at": _time(created.expires_at)}
+            "missing": created.missing, "expires_at": created.expires_at}
 
 
 @blp.get("/scans/<scan_id>/requests/<request_id>")
@@ -67,7 +60,6 @@ def request_state(scan_id, request_id):
     `aud` is its client id and `nonce` the request id.
     """
     state = consents.request_state(g.principal_id, scan_id, request_id)
-    db.session.commit()
     return state
 
 
@@ -82,7 +74,7 @@ def my_consents(query):
     # Whom I answer for, when not for myself.
     others = answering.on_behalf_of(g.principal_id, [r for r, _ in pending])
     return [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
-             "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at),
+             "purpose": r.purpose, "types": r.types, "expires_at": r.expires_at,
              **({"on_behalf_of": others[r.id]} if r.id in others else {})}
             for r, name in pending]
 
@@ -97,7 +89,6 @@ def my_consents(query):
 def approve(consent_id):
     """Approve: the asking service point may fetch those materials until the request expires"""
     consents.answer(g.principal_id, consent_id, approve=True)
-    db.session.commit()
 
 
 @blp.post("/me/consents/<consent_id>/deny")
@@ -110,4 +101,3 @@ def approve(consent_id):
 def deny(consent_id):
     """Deny: nothing is shared"""
     consents.answer(g.principal_id, consent_id, approve=False)
-    db.session.commit()

@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from codes.schemas import Text
+from core.schemas import Rfc3339
 from wallet.schemas import VCT
 
 
@@ -20,7 +21,7 @@ class MaterialRequestCreatedSchema(Schema):
     status = fields.String(required=True)
     types = fields.List(fields.String(), required=True)
     missing = fields.List(fields.String(), required=True)
-    expires_at = fields.String(required=True)
+    expires_at = Rfc3339(required=True)
 
 
 class MaterialSchema(Schema):
@@ -34,7 +35,7 @@ class RequestStateSchema(Schema):
     status = fields.String(required=True)
     materials = fields.List(fields.Nested(MaterialSchema))
     missing = fields.List(fields.String())
-    expires_at = fields.String()
+    expires_at = Rfc3339()
 
 
 class ConsentQuerySchema(Schema):
@@ -57,7 +58,7 @@ class ConsentSchema(Schema):
     service_point = fields.Nested(ServicePointNameSchema, required=True)
     purpose = fields.String(required=True)
     types = fields.List(fields.String(), required=True)
-    expires_at = fields.String(required=True)
+    expires_at = Rfc3339(required=True)
     on_behalf_of = fields.Nested(OnBehalfOfSchema, metadata={
         "description": "present when I answer for someone else: a person I act for as their "
                        "proxy, or an enterprise whose `consent` scope I hold"})

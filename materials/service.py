@@ -14,7 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from core import audit, changes, clock
+from core import audit, changes, clock, metrics
 from core.errors import NotFound, ValidationProblem
 from core.extensions import db
 from core.ids import new_id
@@ -117,6 +117,7 @@ def answer(person_id: str, consent_id: str, approve: bool) -> None:
         raise AlreadyAnswered()
     changes.mark(db.session, answerers(answered.person_id, answered.scan_id))
     audit.record("consent", request=answered.id, person=person_id, decision=decision)
+    metrics.CONSENTS.labels(outcome=decision).inc()
 
 
 def request_state(service_point_id: str, scan_id: str, request_id: str) -> dict:
@@ -139,7 +140,7 @@ def request_state(service_point_id: str, scan_id: str, request_id: str) -> dict:
     _record_share(request, held)
     return {"status": state, "materials": materials,
             "missing": [t for t in request.types if t not in held],
-            "expires_at": clock.rfc3339(request.expires_at)}
+            "expires_at": request.expires_at}
 
 
 def _record_share(request: MaterialRequest, held: dict) -> None:

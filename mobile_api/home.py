@@ -74,13 +74,9 @@ def prefetch(claims: dict) -> list[str]:
     return keys
 
 
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
-
-
 def notice_body(notice) -> dict:
     return {"id": notice.id, "kind": notice.kind, "text": notice.text, "ref": notice.ref,
-            "created_at": _time(notice.created_at), "read_at": _time(notice.read_at)}
+            "created_at": notice.created_at, "read_at": notice.read_at}
 
 
 def _wallet_rows(holder_index: str):
@@ -119,17 +115,17 @@ def build(person_id: str, now: datetime) -> tuple[dict, str, datetime | None]:
         moments += [member.expires_at, enterprise.verified_until]
     requests = consents.pending_consents(person.id, memberships)
     pending = [{"id": r.consent_id, "request_id": r.id, "service_point": {"name": name},
-                "purpose": r.purpose, "types": r.types, "expires_at": _time(r.expires_at)}
+                "purpose": r.purpose, "types": r.types, "expires_at": r.expires_at}
                for r, name in requests]
     moments += [r.expires_at for r, _ in requests]
     in_progress = [{"id": a.id, "name": name, "status": a.status, "service_item": a.item_code,
-                    "bundle": a.bundle_code, "missing": a.missing, "updated_at": _time(a.updated_at)}
+                    "bundle": a.bundle_code, "missing": a.missing, "updated_at": a.updated_at}
                    for a, name in applications.in_progress_with_names(person.id)]
     found = [{"id": p.id, "name": p.name, "benefit": p.benefit, "status": m.status,
-              "found_at": _time(m.found_at)}
+              "found_at": m.found_at}
              for m, p in policies.found_for(person.id_number_index, limit=20)]
     moments.append(policies.next_change(now))
-    recent = [{"scan_id": s.id, "scanned_at": _time(s.created_at), "service_point": {"name": name},
+    recent = [{"scan_id": s.id, "scanned_at": s.created_at, "service_point": {"name": name},
                "purpose": s.purpose} for s, name in scans.scans_of(person.id, RECENT)]
     latest, unread = notices.latest_with_unread(person.id, RECENT)
     body = {"profile": ProfileSchema().dump(person), "cards": cards,

@@ -3,8 +3,6 @@ from flask import g
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
-from core.extensions import db
-from core.models import commit_if_begun
 from core.responses import json_response
 from catalog import notices
 from mobile_api import home as home_screen
@@ -26,7 +24,6 @@ def home():
     until something on the screen changes; the code is always current.
     """
     body = home_screen.answer(g.claims, g.prefetched)
-    commit_if_begun()
     return json_response(body, no_store=True)
 
 
@@ -49,4 +46,3 @@ def my_notices(query):
 def read_notice(notice_id):
     """Mark a notice read"""
     notices.mark_read(g.principal_id, notice_id)
-    db.session.commit()

@@ -5,9 +5,7 @@ from flask import g
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
-from core.clock import rfc3339
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity.errors import InvalidToken
 from partners import device, service
@@ -42,7 +40,6 @@ def _answer(user_code: str, approved: bool) -> None:
         # The app showed the partner and what it asks for: approving is consenting.
         service.grant_consent(person.id, client.client_id, found.scope)
         remember_subject(client, person.id)
-    db.session.commit()
 
 
 _NOT_FOUND = dict(schema=ProblemSchema, content_type=PROBLEM,
@@ -67,7 +64,7 @@ def show_login(user_code):
             "partner": {"client_id": client.client_id, "name": client.name},
             "scopes": found.scope.split(), "may_read": service.describe_scope(found.scope),
             "kind": found.kind,
-            "expires_at": rfc3339(datetime.fromtimestamp(found.expires_at, timezone.utc))}
+            "expires_at": datetime.fromtimestamp(found.expires_at, timezone.utc)}
 
 
 @blp.post("/me/logins/<user_code>/approve")
@@ -110,4 +107,3 @@ def my_partners():
 def withdraw(client_id):
     """Withdraw my consent to a partner: its tokens stop working at once"""
     service.withdraw_consent(g.principal_id, client_id)
-    db.session.commit()

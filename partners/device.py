@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from core import clock
+from core import clock, ratelimit
 from core.store import redis_client
-from identity.errors import TooManyAttempts
 from partners.models import digest
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -189,18 +188,14 @@ def find_for_resident(user_code: str, person_id: str) -> LoginRequest | None:
     """
     cfg = current_app.config
     r = redis_client()
-    misses_key = f"oidc:ucmiss:{{{person_id}}}"
-    misses = int(r.get(misses_key) or 0)
-    if misses >= cfg["OIDC_USER_CODE_MISSES"]:
-        raise TooManyAttempts(max(1, r.ttl(misses_key)))
+    misses = ratelimit.Misses("oidc:ucmiss", person_id, cfg["OIDC_USER_CODE_MISSES"],
+                              cfg["OIDC_USER_CODE_WINDOW_SECONDS"], r)
+    misses.check()
     code = normalise_user_code(user_code)
     device_key = r.get(_user_code_key(code)) if code else None
     request = _load(device_key.decode()) if device_key else None
     if request is None or request.is_expired():
-        pipe = r.pipeline(transaction=False)
-        pipe.incr(misses_key)
-        pipe.expire(misses_key, cfg["OIDC_USER_CODE_WINDOW_SECONDS"], nx=True)
-        pipe.execute()
+        misses.miss()
         return None
     return request
 

@@ -1,8 +1,9 @@
 """Authlib's grants and endpoints, bound to our storage. Only storage is written here: the
 protocol rules (PKCE, redirect URI binding, client authentication, errors) are Authlib's.
 
-Nothing here commits; the route that drives the server commits once, also after an error
-answer, so that a revocation caused by a replayed code or refresh token sticks.
+Nothing here commits; the request's unit of work commits once, also after an error answer
+(the route calls ``keep_on_error``), so that a revocation caused by a replayed code or
+refresh token sticks.
 """
 from __future__ import annotations
 

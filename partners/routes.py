@@ -1,8 +1,9 @@
 """The provider's HTTP surface: discovery, JWKS, the OAuth endpoints and the sign-in pages.
 
 These answer as the RFCs say (OAuth error bodies, redirects, HTML), not with problem+json.
-Each route commits once after Authlib has answered, error answers included: a replayed code
-or refresh token revokes tokens, and that must stick.
+The request's unit of work (``core.unit_of_work``) commits once after Authlib has answered;
+the back-channel endpoints and the sign-in page ask it to keep their writes on error answers
+(``keep_on_error``): a replayed code or refresh token revokes tokens, and that must stick.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core import clock
-from core.extensions import db
+from core.unit_of_work import keep_on_error
 from identity import service as identity_service
 from identity.errors import InvalidCredentials, OtpRequired, SubjectSuspended, TooManyAttempts
 from partners import device, keys, service
@@ -92,7 +93,6 @@ def discovery():
 @bp.get("/oauth/jwks")
 def jwks():
     body = keys.jwks()
-    db.session.commit()  # the first key is made on first use
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -107,7 +107,8 @@ def _answer(endpoint: str | None = None):
         response = server.create_token_response()
     else:
         response = server.create_endpoint_response(endpoint)
-    db.session.commit()
+    # Authlib answers a replayed code or refresh token 400 after revoking what it gave.
+    keep_on_error()
     return response
 
 
@@ -209,8 +210,6 @@ def _password_sign_in() -> tuple[dict | None, str | None, int]:
         return None, _("This account is suspended."), 403
     except InvalidCredentials:
         return None, _("The username, password or one-time code is not correct."), 401
-    finally:
-        db.session.commit()  # a password rehash; failures are counted in Redis
     signed = _remember_sign_in(person.id, int(clock.timestamp()),
                                str(person.assurance_level), amr)
     return signed, None, 200
@@ -280,7 +279,9 @@ def authorize():
     scope = grant.request.scope
     if subject is None:
         scan = _scan_code(client, scope)
-        db.session.commit()
+        # The page shows this login request's code, also when it answers a refused sign-in
+        # (401, 403, 429); failures are counted in Redis.
+        keep_on_error()
         return _signin_page(client, scan, message, scope), status
 
     person = subject.person
@@ -291,13 +292,11 @@ def authorize():
             remember_subject(client, person.id)
         response = server.create_authorization_response(grant=grant,
                                                         grant_user=subject if allowed else None)
-        db.session.commit()
         return response
     remembered = set(scope.split()) <= service.consented_scope(person.id, client.client_id)
     if remembered and "consent" not in prompts:
         remember_subject(client, person.id)
         response = server.create_authorization_response(grant=grant, grant_user=subject)
-        db.session.commit()
         return response
     if "none" in prompts:
         return _redirect_error(ConsentRequiredError(redirect_uri=grant.redirect_uri,

@@ -1,6 +1,8 @@
 """Bodies of the phone app's partner routes."""
 from marshmallow import Schema, fields
 
+from core.schemas import Rfc3339
+
 
 class PartnerRefSchema(Schema):
     client_id = fields.String(required=True)
@@ -14,7 +16,7 @@ class LoginRequestSchema(Schema):
     may_read = fields.List(fields.String(), required=True,
                            metadata={"description": "what approving lets the partner read, in plain words"})
     kind = fields.String(required=True, metadata={"description": "`browser` (our sign-in page) or `device`"})
-    expires_at = fields.String(required=True)
+    expires_at = Rfc3339(required=True)
 
 
 class PartnerSchema(Schema):
@@ -22,5 +24,5 @@ class PartnerSchema(Schema):
     name = fields.String(required=True)
     scopes = fields.List(fields.String(), required=True)
     may_read = fields.List(fields.String(), required=True)
-    granted_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
+    granted_at = Rfc3339(required=True)
+    updated_at = Rfc3339(required=True)

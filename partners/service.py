@@ -1,11 +1,10 @@
 """Partner apps: registration, consent, codes and tokens, withdrawal.
 
-Services flush and never commit; the route (or CLI command) that calls them commits.
+Services flush and never commit; the request (or CLI command) that calls them commits.
 """
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from core import clock
 from core.clients import set_active
 from core.errors import NotFound, ValidationProblem
 from core.extensions import db
-from core.ids import new_id
+from core.ids import OPAQUE_ID, new_id
 from partners.models import (
     SUPPORTED_SCOPES,
     AuthorizationCode,
@@ -86,7 +85,6 @@ def create_partner(name: str, redirect_uris: list[str], scopes: list[str]) -> tu
     return client, secret
 
 
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 
 
 def get_client(client_id: str | None) -> ClientSnapshot | None:
@@ -97,7 +95,7 @@ def get_client(client_id: str | None) -> ClientSnapshot | None:
     endpoint asks once per request; the tokens' own lookups read the client in their query,
     see ``find_token``.) Values, not the ORM object, so they outlive the session.
     """
-    if not client_id or _CLIENT_ID.fullmatch(client_id) is None:
+    if not client_id or OPAQUE_ID.fullmatch(client_id) is None:
         return None  # never one of ours (and a NUL would even upset PostgreSQL)
     row = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id,
                                                       OAuthClient.active.is_(True)))
@@ -112,7 +110,7 @@ def set_enabled(client_id: str, enabled: bool) -> OAuthClient | None:
     cannot authenticate while disabled. Enabling lets it authenticate and ask for new ones;
     its users sign in to it again. The residents' consents stay.
     """
-    row = db.session.get(OAuthClient, client_id) if _CLIENT_ID.fullmatch(client_id or "") else None
+    row = db.session.get(OAuthClient, client_id) if OPAQUE_ID.fullmatch(client_id or "") else None
     if row is not None:
         set_active(row, enabled, "partner")
         db.session.flush()

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authlib.oidc.core import UserInfo
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from core.crypto import vault
 from core.extensions import db
 from core.models import insert_for
 from identity.models import ACTIVE, Person
-from partners.models import ClientRules, PairwiseSubject
 from identity.service import get_person, phone_of
+from partners.models import ClientRules, PairwiseSubject
 
 # Plain words for what each scope lets a partner read, as the pages list them.
 CLAIM_WORDS = {
@@ -46,7 +46,7 @@ class SignedInSubject:
 
 def pairwise_sub(client: ClientRules, person_id: str) -> str:
     """The ``sub`` that this partner sees for this person (64 hex characters)."""
-    return current_app.extensions["vault"].index("pairwise", f"{client.sector}:{person_id}")
+    return vault().index("pairwise", f"{client.sector}:{person_id}")
 
 
 def remember_subject(client: ClientRules, person_id: str) -> str:

@@ -29,6 +29,10 @@ from core.store import redis_client
 START = datetime(2026, 11, 25, 9, 0, 0, tzinfo=timezone.utc)
 # Rows that migrations put in (reference data): committing tests leave these tables alone.
 SEEDED_BY_MIGRATIONS = frozenset({"credential_types"})
+# Every app the tests build hashes passwords at argon2id's smallest cost (8 KiB, the least
+# argon2 accepts for one lane; one pass): the suite checks how hashing behaves, not how
+# slow it is. tests/identity/test_password_cost.py checks the production defaults.
+CHEAP_ARGON2 = {"ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1}
 
 
 def _worker_number(config) -> int:
@@ -79,6 +83,7 @@ def base_app(request, tmp_path_factory):
         "ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
         "LOG_LEVEL": "WARNING",
         "PUBLIC_URL": "http://onecode.test",
+        **CHEAP_ARGON2,
     }
     database_url = os.environ.get("DATABASE_URL")
     if database_url:

@@ -5,14 +5,14 @@ so it belongs to its holder whether or not they have registered yet.
 """
 from __future__ import annotations
 
-from flask import current_app
-
+from core.crypto import vault
 from identity import service as identity
 from identity import uscc as gb32100
 
+
 def uscc_index(uscc: str) -> str:
     """The keyed lookup digest of a USCC (validated first; ``ValueError``)."""
-    return current_app.extensions["vault"].index("uscc", gb32100.validate(uscc))
+    return vault().index("uscc", gb32100.validate(uscc))
 
 
 def holder_index(holder: dict) -> tuple[str, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import clock
+from core import clock, signals
 from core.errors import NotFound
 from core.extensions import db
 from core.ids import new_handle, new_id
@@ -100,6 +100,7 @@ def trust_list(base_url: str) -> dict:
     return {
         "issuers": [_trust_entry(base_url, i, by_issuer.get(i.id, [])) for i in issuers],
         "platform": {"id": base_url, "jwks": keys.jwks(by_issuer.get(None, []))},
+        "signing": signals.signing_ca_entry(base_url),
     }
 
 

@@ -1,28 +1,35 @@
 """Signing keys: each issuer's Ed25519 keys, the platform's status-list key, and the P-256
 holder keys that credentials name in ``cnf``. Private keys are stored encrypted with the Vault,
-bound to their kid (or holder index)."""
+bound to their kid (or holder index).
+
+The issuer keys live in a ``core.keystore.KeyStore`` owned by ``issuer_id`` (None: the
+platform); a retired key stays published for ever. They are read in the caller's transaction,
+not from a worker's snapshot: an issuer and its first key are made in one transaction, and a
+snapshot shared by the worker's threads must not hold a key that may yet be rolled back.
+"""
 from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from flask import current_app
 from jwcrypto.jwk import JWK
-from sqlalchemy import select, update
 
 from core import clock
 from core.extensions import db
-from core.ids import new_handle
+from core.keystore import ED25519, KeySpec, KeyStore, ed25519_public_bytes, seal, unseal
 from core.models import insert_for
 from wallet.models import HolderKey, IssuerKey
 from wallet.sdjwt import b64url
 
-EDDSA = "EdDSA"
+EDDSA = ED25519.name
 ES256 = "ES256"
 
-
-def _vault():
-    return current_app.extensions["vault"]
+_store = KeyStore(KeySpec(
+    model=IssuerKey,
+    algorithm=ED25519,
+    context="issuer-key",
+    public_columns=lambda kid, private: {"public_key": ed25519_public_bytes(private)},
+    owner="issuer_id",
+))
 
 
 # Issuer and platform keys --------------------------------------------------------------
@@ -30,43 +37,22 @@ def _vault():
 
 def create_key(issuer_id: str | None) -> IssuerKey:
     """A new Ed25519 key for the issuer (``None``: the platform), flushed."""
-    private = Ed25519PrivateKey.generate()
-    kid = new_handle(12)
-    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                serialization.NoEncryption())
-    key = IssuerKey(kid=kid, issuer_id=issuer_id,
-                    private_key_enc=_vault().encrypt(raw, f"issuer-key:{kid}".encode()),
-                    public_key=private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                                 serialization.PublicFormat.Raw),
-                    created_at=clock.now())
-    db.session.add(key)
-    db.session.flush()
-    return key
+    return _store.create(owner=issuer_id)
 
 
 def rotate_key(issuer_id: str | None) -> IssuerKey:
     """Retire the current keys and create the next; retired keys stay published."""
-    db.session.execute(update(IssuerKey)
-                       .where(_owner(issuer_id), IssuerKey.retired_at.is_(None))
-                       .values(retired_at=clock.now()))
-    return create_key(issuer_id)
-
-
-def _owner(issuer_id: str | None):
-    return IssuerKey.issuer_id.is_(None) if issuer_id is None else IssuerKey.issuer_id == issuer_id
+    return _store.rotate(owner=issuer_id)
 
 
 def signing_key(issuer_id: str | None) -> IssuerKey | None:
     """The key that signs now: the newest one not retired."""
-    return db.session.scalars(
-        select(IssuerKey).where(_owner(issuer_id), IssuerKey.retired_at.is_(None))
-        .order_by(IssuerKey.created_at.desc()).limit(1)).first()
+    return _store.signing_row(owner=issuer_id)
 
 
 def keys_of(issuer_id: str | None) -> list[IssuerKey]:
     """Every key of the issuer, current and retired, newest first."""
-    return list(db.session.scalars(
-        select(IssuerKey).where(_owner(issuer_id)).order_by(IssuerKey.created_at.desc())))
+    return _store.rows(owner=issuer_id)
 
 
 def platform_signing_key() -> IssuerKey:
@@ -75,8 +61,7 @@ def platform_signing_key() -> IssuerKey:
 
 
 def private_jwk(key: IssuerKey) -> JWK:
-    raw = _vault().decrypt(key.private_key_enc, f"issuer-key:{key.kid}".encode())
-    return JWK.from_pyca(Ed25519PrivateKey.from_private_bytes(raw))
+    return JWK.from_pyca(_store.private_key(key))
 
 
 def public_jwk(key: IssuerKey) -> dict:
@@ -90,9 +75,7 @@ def jwks(keys: list[IssuerKey]) -> dict:
 
 # Holder keys ---------------------------------------------------------------------------
 
-
-def _holder_context(holder_index: str) -> bytes:
-    return f"holder-key:{holder_index}".encode()
+_HOLDER_CONTEXT = "holder-key"  # bound to the holder index
 
 
 def holder_public_jwk(holder_index: str) -> dict:
@@ -106,7 +89,7 @@ def holder_public_jwk(holder_index: str) -> dict:
     public = JWK.from_pyca(private.public_key()).export_public(as_dict=True)
     added = db.session.execute(insert_for(HolderKey).values(
         holder_index=holder_index, public_jwk=public, created_at=clock.now(),
-        private_key_enc=_vault().encrypt(der, _holder_context(holder_index)))
+        private_key_enc=seal(_HOLDER_CONTEXT, holder_index, der))
         .on_conflict_do_nothing().returning(HolderKey.holder_index)).first()
     if added is None:
         # Issued to the same new holder at the same moment: use the key that won.
@@ -116,5 +99,5 @@ def holder_public_jwk(holder_index: str) -> dict:
 
 def holder_private_jwk(holder_index: str) -> JWK:
     key = db.session.get(HolderKey, holder_index)
-    der = _vault().decrypt(key.private_key_enc, _holder_context(holder_index))
+    der = unseal(_HOLDER_CONTEXT, holder_index, key.private_key_enc)
     return JWK.from_pyca(serialization.load_der_private_key(der, password=None))

@@ -3,10 +3,8 @@ and materials shared with service points after a scan."""
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from core import clock
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.extensions import db
 from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
 from wallet import issuers, service, status, verify
@@ -34,10 +32,6 @@ def _base_url() -> str:
     return current_app.config["PUBLIC_URL"] or request.host_url.rstrip("/")
 
 
-def _time(moment):
-    return clock.rfc3339(moment) if moment is not None else None
-
-
 def _my_holder_index() -> str:
     return identity.signed_in_person(g.principal_id).id_number_index
 
@@ -45,8 +39,8 @@ def _my_holder_index() -> str:
 def _item(credential, ctype, issuer, claims: dict) -> dict:
     return {"id": credential.id, "type": credential.vct, "name": ctype.name,
             "issuer": {"name": issuer.name}, "summary": service.summary(claims),
-            "issued_at": _time(credential.issued_at), "valid_from": _time(credential.valid_from),
-            "valid_until": _time(credential.valid_until), "status": service.status_of(credential)}
+            "issued_at": credential.issued_at, "valid_from": credential.valid_from,
+            "valid_until": credential.valid_until, "status": service.status_of(credential)}
 
 
 # Issuers -------------------------------------------------------------------------------
@@ -78,10 +72,9 @@ def issue(data):
     credential, sd_jwt = service.issue_credential(
         g.principal_id, data["type"], data["holder"], data["claims"], base_url=_base_url(),
         valid_from=data.get("valid_from"), valid_until=data.get("valid_until"))
-    db.session.commit()
     return {"id": credential.id, "type": credential.vct, "credential": sd_jwt,
-            "issued_at": _time(credential.issued_at), "valid_from": _time(credential.valid_from),
-            "valid_until": _time(credential.valid_until),
+            "issued_at": credential.issued_at, "valid_from": credential.valid_from,
+            "valid_until": credential.valid_until,
             "status_list": {"idx": credential.status_idx,
                             "uri": status.list_url(_base_url(), credential.status_list_id)}}
 
@@ -97,8 +90,7 @@ def issue(data):
 def revoke(data, credential_id):
     """Revoke a credential: its status list bit flips at once"""
     credential = service.revoke_credential(g.principal_id, credential_id, data["reason"])
-    db.session.commit()
-    return {"id": credential.id, "status": "revoked", "revoked_at": _time(credential.revoked_at),
+    return {"id": credential.id, "status": "revoked", "revoked_at": credential.revoked_at,
             "reason": credential.revocation_reason}
 
 

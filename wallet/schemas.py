@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 # Every machine client (service point, issuer) signs in the same way.
 from codes.schemas import ClientCredentialsSchema, Text, TokenSchema  # noqa: F401
+from core.schemas import Rfc3339
 
 VCT = validate.Length(min=1, max=64)
 
@@ -37,9 +38,9 @@ class IssuedSchema(Schema):
     type = fields.String(required=True)
     credential = fields.String(required=True, metadata={
         "description": "the SD-JWT VC: issuer-signed JWT `~` every disclosure `~`"})
-    issued_at = fields.String(required=True)
-    valid_from = fields.String(allow_none=True)
-    valid_until = fields.String(allow_none=True)
+    issued_at = Rfc3339(required=True)
+    valid_from = Rfc3339(allow_none=True)
+    valid_until = Rfc3339(allow_none=True)
     status_list = fields.Nested(StatusEntrySchema, required=True)
 
 
@@ -50,7 +51,7 @@ class RevokeSchema(Schema):
 class RevokedSchema(Schema):
     id = fields.String(required=True)
     status = fields.String(required=True)
-    revoked_at = fields.String(required=True)
+    revoked_at = Rfc3339(required=True)
     reason = fields.String(required=True)
 
 
@@ -65,9 +66,9 @@ class WalletItemSchema(Schema):
     issuer = fields.Nested(IssuerNameSchema, required=True)
     summary = fields.Dict(required=True, metadata={
         "description": "the claims, identifying numbers masked, pictures left out"})
-    issued_at = fields.String(required=True)
-    valid_from = fields.String(allow_none=True)
-    valid_until = fields.String(allow_none=True)
+    issued_at = Rfc3339(required=True)
+    valid_from = Rfc3339(allow_none=True)
+    valid_until = Rfc3339(allow_none=True)
     status = fields.String(required=True, metadata={
         "description": "`valid`, `revoked`, `expired` or `not-yet-valid`"})
 
@@ -93,7 +94,7 @@ class PresentationSchema(Schema):
     presentation = fields.String(required=True)
     qr_text = fields.String(required=True, metadata={"description": "the text to show as a QR code"})
     nonce = fields.String(required=True)
-    expires_at = fields.String(required=True, metadata={
+    expires_at = Rfc3339(required=True, metadata={
         "description": "verifiers refuse the key-binding JWT after this"})
 
 

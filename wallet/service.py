@@ -1,6 +1,6 @@
 """Credentials: issuing and revoking, and the holder's own view (wallet, presentations).
 
-Services flush and never commit; the route or command that calls them commits once.
+Services flush and never commit; the request or command that calls them commits once.
 ``base_url`` (``PUBLIC_URL``, else the scheme and host a request came in on) is passed in by
 the caller: it makes the issuer identifiers and status-list addresses inside credentials.
 """
@@ -13,13 +13,20 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from core import audit, changes, clock, signals
+from core.crypto import vault
 from core.errors import NotFound, ValidationProblem
 from core.extensions import db
 from core.ids import new_id
 from core.models import insert_for
 from identity.id_numbers import mask_id_number
 from wallet import keys, sdjwt, status
-from wallet.errors import AlreadyRevoked, CredentialNotUsable, InvalidClient, TypeNotAllowed, UnknownType
+from wallet.errors import (
+    AlreadyRevoked,
+    CredentialNotUsable,
+    InvalidClient,
+    TypeNotAllowed,
+    UnknownType,
+)
 from wallet.holders import holder_index
 from wallet.issuers import issuer_url
 from wallet.models import Credential, CredentialType, Issuer, IssuerKey
@@ -117,7 +124,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
         sd_jwt = sdjwt.issue(claims, registered=registered, issuer_key=signer, kid=key.kid,
                              holder_jwk=holder_jwk)
         credential.status_list_id, credential.status_idx = entry.list_id, entry.idx
-        credential.sd_jwt_enc = _vault().encrypt_text(sd_jwt, _sd_jwt_context(credential.id))
+        credential.sd_jwt_enc = vault().encrypt_text(sd_jwt, _sd_jwt_context(credential.id))
         # ON CONFLICT DO NOTHING rather than a savepoint: one round trip on the hot path.
         if db.session.execute(insert_for(Credential).values(
                 {c.key: getattr(credential, c.key) for c in Credential.__table__.columns})
@@ -130,16 +137,13 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
     return credential, sd_jwt
 
 
-def _vault():
-    return current_app.extensions["vault"]
-
 
 def _sd_jwt_context(credential_id: str) -> str:
     return f"credential.sd_jwt:{credential_id}"
 
 
 def sd_jwt_of(credential: Credential) -> str:
-    return _vault().decrypt_text(credential.sd_jwt_enc, _sd_jwt_context(credential.id))
+    return vault().decrypt_text(credential.sd_jwt_enc, _sd_jwt_context(credential.id))
 
 
 def claims_of(credential: Credential, sd_jwt: str | None = None) -> dict:
@@ -253,7 +257,7 @@ def present(credential: Credential, claims: list[str] | None, *, audience: str |
                                 iat=iat, aud=audience, nonce=nonce)
     max_age = current_app.config["PRESENTATION_MAX_AGE_SECONDS"]
     return {"presentation": text, "nonce": nonce,
-            "expires_at": clock.rfc3339(datetime.fromtimestamp(iat + max_age, clock.now().tzinfo))}
+            "expires_at": datetime.fromtimestamp(iat + max_age, clock.now().tzinfo)}
 
 
 _MASKED_SUFFIXES = ("id_number", "uscc", "card_number")

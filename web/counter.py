@@ -91,6 +91,7 @@ def refusals_answered(view):
         except (counter_session.SignInAgain, CsrfFailed):
             raise
         except Problem as refused:
+            # Answered 200, so the request's unit of work would commit: drop its writes first.
             db.session.rollback()
             problem = handle_problem(refused).get_json(force=True)
             problem["type"] = refused.type
@@ -123,7 +124,6 @@ def scan():
     result = scans.scan_code(counter.point.id, code, purpose)
     answer = {"scan_id": result.scan.id, "subject": _subject(result.subject),
               "expires_at": clock.rfc3339(result.scan.expires_at)}
-    db.session.commit()
     counter_session.remember_purpose(purpose)
     return answer, 201
 
@@ -168,7 +168,6 @@ def request_materials(scan_id):
               "types": [words.type_name(t) for t in created.types],
               "missing": [words.type_name(t) for t in created.missing],
               "expires_at": clock.rfc3339(created.expires_at)}
-    db.session.commit()
     return answer, 201
 
 
@@ -177,7 +176,6 @@ def request_materials(scan_id):
 def request_state(scan_id, request_id):
     counter = counter_session.require()
     state = materials.request_state(counter.point.id, scan_id, request_id)
-    db.session.commit()
     answer = {"status": state["status"]}
     if "materials" in state:
         answer["materials"] = [_verified(counter.point.client_id, m) for m in state["materials"]]
@@ -208,7 +206,6 @@ def face_check(scan_id):
     if scan is None:
         raise NotFound("The scan has expired. Scan the code again.")
     match = face.check_face_at_counter(scan, image.read())
-    db.session.commit()
     return {"match": match}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from app import create_app
 from core.extensions import db
 from tests.codes.support import make_service_point
+from tests.conftest import CHEAP_ARGON2
 
 CLOSED = "postgresql://nobody:nothing@127.0.0.1:1/onecode"
 
@@ -27,6 +28,7 @@ def down_app():
         "LOG_LEVEL": "CRITICAL",
         "DATABASE_URL": CLOSED,
         "REDIS_URL": None,
+        **CHEAP_ARGON2,
     })
     with app.app_context():
         yield app

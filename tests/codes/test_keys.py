@@ -131,7 +131,7 @@ def test_a_key_made_by_another_worker_is_found_on_an_unknown_kid(app, client, ho
     # Another worker creates a key and signs with it; this one's snapshot lacks the kid.
     other = keys.create_key()
     db.session.commit()
-    raw = keys._vault().decrypt(other.private_key_enc, f"signing-key:{other.kid}".encode())
+    raw = app.extensions["vault"].decrypt(other.private_key_enc, f"signing-key:{other.kid}".encode())
     signer = CodeSigner(other.kid, Ed25519PrivateKey.from_private_bytes(raw))
     code = signer.sign(Claims(_handle(holder), int(START.timestamp()) + 30, new_cti()))
     assert scan(client, scanner, code).status_code == 201

@@ -13,7 +13,7 @@ from tests.enterprises.support import (
 )
 from tests.helpers import resident
 
-ALL = {"show-code", "wallet:read", "consent", "manage-members"}
+ALL = {"show-code", "wallet:read", "consent", "manage-members", "seal"}
 
 
 def _get(client, person, path):

@@ -70,7 +70,7 @@ def test_a_licence_already_in_the_wallet_verifies_at_once(client):
     response = register_enterprise(client, founder, uscc)
     assert response.status_code == 201 and response.json["verified"] is True
     assert response.json["legal_representative"] is True
-    assert set(response.json["scopes"]) == {"show-code", "wallet:read", "consent", "manage-members"}
+    assert set(response.json["scopes"]) == {"show-code", "wallet:read", "consent", "manage-members", "seal"}
 
 
 def test_a_licence_issued_later_verifies_and_its_revocation_unverifies(client):

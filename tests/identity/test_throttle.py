@@ -113,7 +113,7 @@ def test_keys_carry_a_hash_tag_per_subject(throttle):
 
 def test_per_caller_keeps_each_caller_and_scope_apart_within_a_fixed_window(app, clock):
     from identity.errors import TooManyAttempts
-    from identity.throttle import per_caller
+    from core.ratelimit import fixed_window as per_caller
 
     clock.shift(100)  # 100 s into a window of 600
     for _ in range(2):

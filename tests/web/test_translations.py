@@ -12,8 +12,8 @@ from core.errors import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "web" / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
-PACKAGES = ["core", "identity", "codes", "wallet", "enterprises", "delegation", "materials",
-            "catalog", "partners", "mobile_api", "web", "app"]
+PACKAGES = ["core", "identity", "codes", "wallet", "enterprises", "signatures", "delegation",
+            "materials", "catalog", "partners", "mobile_api", "web", "app"]
 
 
 def _po():

@@ -1,0 +1,149 @@
+"""The server as operators run it: gunicorn with the repository's settings. Two servers on
+one machine share no control socket, /metrics sums every worker, and SIGTERM stops a server
+promptly (its face children included)."""
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.xdist_group("gunicorn")  # servers are heavy: one worker runs them
+
+
+def _env(tmp_path: Path) -> dict:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR",
+                          "GUNICORN_CONTROL_SOCKET", "XDG_RUNTIME_DIR")}
+    env.update({
+        "HOME": str(tmp_path / "home"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "SECRET_KEY": "server-test-secret-" + "s" * 32,
+        "ENCRYPTION_KEY": base64.b64encode(b"e" * 32).decode(),
+        "LOG_LEVEL": "WARNING",
+        "FACE_MAX_CONCURRENT": "1",
+    })
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return env
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("server")
+    env = _env(tmp_path)
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=120)
+    return tmp_path
+
+
+class Server:
+    def __init__(self, tmp_path: Path, port: int, workers: int, **extra_env):
+        self.port = port
+        self.log = tmp_path / f"gunicorn-{port}.log"
+        env = {**_env(tmp_path), **extra_env}
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", str(workers),
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("w"))
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"server did not start:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def get(self, path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+            return r.status, r.read().decode()
+
+    def stop(self) -> float:
+        started = time.monotonic()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return time.monotonic() - started
+
+
+def _healthz_count(text: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (sample.name == "onecode_http_requests_total"
+                    and sample.labels.get("route") == "/healthz"
+                    and sample.labels.get("status") == "200"):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_add_up_over_the_workers(migrated, free_tcp_port_factory):
+    metrics_dir = migrated / "metrics"
+    metrics_dir.mkdir()
+    server = Server(migrated, free_tcp_port_factory(), workers=2,
+                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    try:
+        for _ in range(40):
+            assert server.get("/healthz")[0] == 200
+        # Every scrape, whichever worker answers it, sees the sum over both.
+        counts = {_healthz_count(server.get("/metrics")[1]) for _ in range(6)}
+        # The server's own start-up probe counted too (once or a few times).
+        assert len(counts) == 1 and 40 <= counts.pop() <= 40 + 500
+        writers = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("*.db")}
+        assert len(writers) >= 2, writers  # both workers wrote figures
+    finally:
+        server.stop()
+
+
+def test_two_servers_share_no_control_socket(migrated, free_tcp_port_factory):
+    home = migrated / "home"
+    first = Server(migrated, free_tcp_port_factory(), workers=1)
+    second = Server(migrated, free_tcp_port_factory(), workers=1)
+    try:
+        assert first.get("/healthz")[0] == 200
+        assert second.get("/healthz")[0] == 200
+        assert not (home / ".gunicorn").exists()  # gunicorn's shared default is not used
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_server_asked_for_a_control_socket_keeps_its_own(migrated, free_tcp_port_factory):
+    own = migrated / "own.ctl"
+    server = Server(migrated, free_tcp_port_factory(), workers=1,
+                    GUNICORN_CONTROL_SOCKET=str(own))
+    try:
+        deadline = time.monotonic() + 10
+        while not own.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert own.exists()
+    finally:
+        server.stop()
+
+
+def test_sigterm_stops_the_server_promptly_with_its_face_children(migrated,
+                                                                   free_tcp_port_factory):
+    server = Server(migrated, free_tcp_port_factory(), workers=2)
+    assert server.get("/healthz")[0] == 200
+    took = server.stop()
+    log = server.log.read_text()
+    assert server.process.returncode == 0, log[-2000:]
+    assert took < 15, log[-2000:]  # a face child still loading its models is not waited for
+    assert "not started early" not in log
+    assert "Traceback" not in log
