@@ -29,6 +29,7 @@ bp = Blueprint("counter", __name__, url_prefix="/counter")
 bp.after_request(page_headers)
 bp.after_request(counter_session.set_cookie)
 
+CONSOLE = "/counter/"
 _TEXT_LIMIT = 2048
 
 
@@ -61,7 +62,7 @@ def login():
                                message=message, client_id=client_id), 401
     counter_session.start(token)
     renew_csrf_token()
-    return redirect(_console_url(), 303)
+    return redirect(CONSOLE, 303)
 
 
 @bp.post("/logout")
@@ -69,11 +70,7 @@ def logout():
     check_csrf()
     counter_session.end()
     renew_csrf_token()
-    return redirect(_console_url(), 303)
-
-
-def _console_url() -> str:
-    return "/counter/"
+    return redirect(CONSOLE, 303)
 
 
 # The console's JSON calls ---------------------------------------------------------------
@@ -222,7 +219,6 @@ def _page_messages() -> dict:
             "purpose-not-allowed": _("Not permitted: this counter may not scan for this purpose."),
             "subject-suspended": _("Suspended: this account may not be used. Ask for another "
                                    "document."),
-            "unauthorized": _("Signed out: sign in again."),
         },
         "face": {"match": _("Same person"), "mismatch": _("Not the same person"),
                  "checking": _("Checking…")},

@@ -185,3 +185,36 @@ def test_the_console_says_who_showed_a_proxys_code(app, client):
     assert scanned["subject"]["display_name"] == "李**"
     assert scanned["subject"]["shown_by"] == {"display_name": "王**", "assurance_level": 1,
                                               "text": "由 王** 代其父母出示"}
+
+
+def test_the_console_asks_by_service_item_and_shows_the_materials_verified(app, client):
+    from tests.catalog.support import load_sample_catalogue
+    from tests.codes.support import my_code
+    from tests.wallet.support import issued, make_issuer
+
+    load_sample_catalogue()
+    holder = resident(client, name="赵敏")
+    issued(client, make_issuer(client), holder)
+    csrf = {"X-CSRF-Token": _signed_in_counter(client, app)[0]}
+    scanned = client.post("/counter/api/scans", headers=csrf, json={
+        "code": my_code(client, holder)["code"], "purpose": "identity-check"}).get_json()
+    asked = client.post(f"/counter/api/scans/{scanned['scan_id']}/requests", headers=csrf,
+                        json={"service_item": "birth-medical-certificate"})
+    assert asked.status_code == 201
+    assert asked.get_json()["types"] == ["居民身份证"] and asked.get_json()["missing"] == []
+    watch = f"/counter/api/scans/{scanned['scan_id']}/requests/{asked.get_json()['request_id']}"
+    assert client.get(watch).get_json() == {"status": "pending"}
+
+    consent = client.get("/api/v1/me/consents?status=pending", headers=holder["headers"]).get_json()
+    client.post(f"/api/v1/me/consents/{consent[0]['id']}/approve", headers=holder["headers"])
+    state = client.get(watch).get_json()
+    assert state["status"] == "approved"
+    [material] = state["materials"]
+    assert material["type"] == "居民身份证" and material["valid"] is True
+    assert {"label": "姓名", "value": "赵敏"} in material["claims"]
+    assert {"label": "身份证号", "value": holder["id_number"]} in material["claims"]
+
+    unknown = client.post(f"/counter/api/scans/{scanned['scan_id']}/requests", headers=csrf,
+                          json={"service_item": "no-such-item"}).get_json()
+    assert unknown["refused"]["type"] == "not-found"
+    assert unknown["refused"]["detail"] == "没有此编码的事项。"
