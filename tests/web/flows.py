@@ -6,8 +6,15 @@ def hook(name: str) -> str:
     return f'[data-test="{name}"]'
 
 
+def ready(page, which: str) -> None:
+    """Wait until the page's script has started (it marks <body data-ready>): a field is in
+    the document before the script at the end of the body runs."""
+    page.wait_for_selector(f'body[data-ready="{which}"]', state="attached")
+
+
 def resident_signs_in(page, resident: dict, path: str = "/app/") -> None:
     page.goto(path)
+    ready(page, "app")
     page.fill(hook("login-username"), resident["phone"])
     page.fill(hook("login-password"), resident["password"])
     page.click(hook("login-submit"))
@@ -24,6 +31,7 @@ def counter_signs_in(page, point: dict, path: str = "/counter/") -> None:
     page.fill(hook("login-client-secret"), point["client_secret"])
     page.click(hook("login-submit"))
     page.wait_for_selector(hook("scan-input"))
+    ready(page, "counter")
 
 
 def counter_types_code(page, code: str) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.flows import counter_signs_in, counter_types_code, hook, resident_signs_in, shown_code
+from tests.web.flows import (counter_signs_in, counter_types_code, hook, ready, resident_signs_in,
+                             shown_code)
 from tests.web.live import NO_CHROMIUM, chromium_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_missing(), reason=NO_CHROMIUM)]
@@ -199,6 +200,7 @@ def test_sign_in_asks_for_the_one_time_code_when_two_step_sign_in_is_on(live, co
 
     page = contexts(**PHONE).new_page()
     page.goto("/app/")
+    ready(page, "app")
     assert page.is_hidden(hook("login-otp"))
     page.fill(hook("login-username"), resident["username"])  # the ID number, this time
     page.fill(hook("login-password"), resident["password"])

@@ -428,4 +428,5 @@
   } else {
     showLogin("");
   }
+  document.body.dataset.ready = "app";  // automation: the page answers from here on
 })();
