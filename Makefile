@@ -5,14 +5,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install run test fuzz bench screens translations clean
+.PHONY: install run test fuzz bench docs screens translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
+	@echo "make: installing the requirements into $(VENV) (about a minute the first time; again only when a requirements file changes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "make: installing requirements-dev.txt (with requirements.txt)"
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@echo "make: installing requirements-face.txt"
 	$(BIN)/python -m pip install -q --no-deps -r requirements-face.txt
 	touch $(STAMP)
+	@echo "make: installed"
 
 install: $(STAMP)
 
@@ -34,6 +38,11 @@ fuzz: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# The generated parts of docs/ (the claims of each credential type, from the catalogue);
+# tests/app/test_docs.py fails when they are out of date.
+docs: install
+	$(BIN)/python tools/claims_table.py
 
 # A screenshot of each page in docs/screens/ (the README shows them): the demo data on the
 # embedded defaults, Debian's Chromium (apt-get install chromium fonts-noto-cjk).

@@ -8,7 +8,7 @@ from datetime import timedelta
 import redis
 import sqlalchemy.exc
 import swagger_ui_bundle
-from flask import Flask, request, send_from_directory
+from flask import Flask, redirect, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -203,11 +203,26 @@ class _CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+def _takes_json_only(app: Flask, endpoint: str | None) -> bool:
+    """Whether a route reads its body as JSON and never as a form (flask-smorest's
+    ``arguments`` note each location on the view); routes without them (OAuth, pages) are
+    left alone. Remembered per endpoint: the routes do not change once the app serves."""
+    known = app.extensions.setdefault("json_only_routes", {})
+    if endpoint not in known:
+        view = app.view_functions.get(endpoint)
+        params = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        places = {p.get("in") for p in params if isinstance(p, dict)}
+        known[endpoint] = "json" in places and not places & {"form", "files"}
+    return known[endpoint]
+
+
 def _install_body_checks(app: Flask) -> None:
     @app.before_request
     def _require_known_body_type():
         if request.method in ("POST", "PUT", "PATCH") and request.content_length:
-            if request.mimetype not in _BODY_TYPES:
+            if request.mimetype not in _BODY_TYPES or (
+                    request.mimetype != "application/json"
+                    and _takes_json_only(app, request.endpoint)):
                 raise UnsupportedMediaType("Send the body as application/json.")
 
     app.before_request(untrusted_json.load_json_body)
@@ -218,6 +233,10 @@ def _serve_docs_assets(app: Flask) -> None:
     @app.get("/api/docs/assets/<path:filename>")
     def docs_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=3600)
+
+    @app.get("/api/docs/")
+    def docs_with_a_slash():
+        return redirect("/api/docs", 308)
 
 
 def _register_domains(app: Flask, api: OneCodeApi) -> None:

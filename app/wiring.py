@@ -7,7 +7,7 @@ from core import signals
 
 
 def connect() -> None:
-    from catalog import jobs as catalog_jobs
+    from catalog import jobs as catalog_jobs, notices as catalog_notices
     from codes import devices, scans
     from delegation import shown_codes
     from enterprises import service as enterprises
@@ -24,6 +24,6 @@ def connect() -> None:
 
     # A strong reference each: the receivers live as long as their modules.
     for receiver in (assurance.on_credential_changed, enterprises.on_credential_changed,
-                     catalog_jobs.on_credential_changed):
+                     catalog_jobs.on_credential_changed, catalog_notices.on_credential_changed):
         signals.credential_changed.connect(receiver, weak=False)
     signals.person_registered.connect(catalog_jobs.on_person_registered, weak=False)

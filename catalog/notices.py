@@ -8,9 +8,11 @@ from core.errors import NotFound
 from core.extensions import db
 from core.ids import new_id
 from catalog.models import Notice
+from identity.models import Person
 
 APPLICATION = "application"
 POLICY = "policy"
+CREDENTIAL = "credential"
 MAX_TEXT = 500
 
 
@@ -66,3 +68,21 @@ def latest_with_unread(person_id: str, limit: int = 5) -> tuple[list[Notice], in
     rows = db.session.execute(select(Notice, unread).where(Notice.person_id == person_id)
                               .order_by(Notice.created_at.desc(), Notice.id).limit(limit)).all()
     return [notice for notice, _count in rows], (rows[0][1] if rows else 0)
+
+
+def on_credential_changed(holder_index: str, event: str | None = None, credential: str | None = None,
+                          type_name: str | None = None, issuer_name: str | None = None,
+                          reason: str | None = None, **_) -> None:
+    """Receiver of ``core.signals.credential_changed``: tell a registered holder that a
+    credential was issued to them or revoked (``ref`` the credential's id). A holder who has not
+    registered yet finds the credential in the wallet on registering; an enterprise has no
+    notices."""
+    if event == "issued":
+        text = f"{issuer_name} issued you a {type_name}: it is in your wallet."
+    elif event == "revoked":
+        text = f"{issuer_name} revoked your {type_name}. Reason: {reason}"
+    else:
+        return
+    person_id = db.session.scalar(select(Person.id).where(Person.id_number_index == holder_index))
+    if person_id is not None:
+        notify(person_id, CREDENTIAL, text, ref=credential)

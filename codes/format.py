@@ -174,10 +174,15 @@ class CodeSigner:
         _check_claims(claims)
         payload = cbor2.dumps({CLAIM_SUB: claims.sub, CLAIM_EXP: claims.exp,
                                CLAIM_CTI: claims.cti, CLAIM_KIND: claims.kind})
+        return self.sign_payload(payload)
+
+    def sign_payload(self, payload: bytes, prefix: str = PREFIX) -> str:
+        """``prefix`` + base45 of a COSE_Sign1 over any payload (CBOR bytes) with this key:
+        the same envelope for other signed texts of the platform (``wallet.compact``)."""
         signature = self._key.sign(sig_structure(self._protected, payload))
         raw = b"".join((self._head, _bstr_head(len(payload)), payload,
                         _bstr_head(len(signature)), signature))
-        return PREFIX + base45.b45encode(raw).decode("ascii")
+        return prefix + base45.b45encode(raw).decode("ascii")
 
 
 def encode_code(claims: Claims, kid: str, private_key: Ed25519PrivateKey) -> str:
@@ -224,16 +229,21 @@ def _decode_one(data: bytes):
     return item
 
 
-def parse_code(text: str) -> SignedCode:
+# Strict CBOR for payloads that other modules verify with ``Keyring.verify_payload``.
+decode_cbor = _decode_one
+
+
+def parse_code(text: str, prefix: str = PREFIX, max_length: int = MAX_TEXT_LENGTH) -> SignedCode:
     """Split a code text into its COSE_Sign1 parts, without verifying anything.
 
-    Raises ``MalformedCode`` unless the text is ``OC1:`` + base45 of exactly one tagged
-    COSE_Sign1 of the expected shape; ``InvalidCode`` when its unprotected header is not empty.
+    Raises ``MalformedCode`` unless the text is ``OC1:`` (or ``prefix``) + base45 of exactly
+    one tagged COSE_Sign1 of the expected shape; ``InvalidCode`` when its unprotected header
+    is not empty.
     """
-    if type(text) is not str or not text.startswith(PREFIX) or len(text) > MAX_TEXT_LENGTH:
-        raise MalformedCode("not an OC1 code")
+    if type(text) is not str or not text.startswith(prefix) or len(text) > max_length:
+        raise MalformedCode(f"not an {prefix.rstrip(':')} code")
     try:
-        raw = b45decode(text[len(PREFIX):])
+        raw = b45decode(text[len(prefix):])
     except ValueError:
         raise MalformedCode("not base45") from None
     try:
@@ -345,6 +355,12 @@ class Keyring:
         Raises ``UnknownKey`` for a kid not held here, ``InvalidCode`` for anything else wrong.
         Does not look at the time; see ``check_expiry``.
         """
+        self.verify_payload(signed)
+        return _claims_from_payload(signed.payload)
+
+    def verify_payload(self, signed: SignedCode) -> bytes:
+        """The payload bytes of a parsed COSE_Sign1 whose signature checks out under one of
+        these keys, whatever the payload holds. Raises ``UnknownKey`` or ``InvalidCode``."""
         known = self._by_header.get(signed.protected)
         if known is None:
             raise UnknownKey(_kid_from_header(signed.protected))
@@ -354,7 +370,7 @@ class Keyring:
             known[1].verify(signed.signature, sig_structure(signed.protected, signed.payload))
         except InvalidSignature:
             raise InvalidCode("bad signature") from None
-        return _claims_from_payload(signed.payload)
+        return signed.payload
 
 
 def check_expiry(claims: Claims, now: float, leeway: int) -> None:

@@ -41,6 +41,17 @@ def _float(name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def _str(name: str, default: str | None = None) -> str | None:
     raw = os.environ.get(name)
     return default if raw in (None, "") else raw
@@ -51,6 +62,10 @@ class Config:
     # Storage. None means the embedded defaults: SQLite in instance/ and in-process fakeredis.
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    # REDIS_URL names one node of a Redis Cluster.
+    REDIS_CLUSTER: bool = False
+    # The job queue's Redis (RQ needs one server, not a cluster); unset, REDIS_URL's.
+    REDIS_JOBS_URL: str | None = None
     # How long a new PostgreSQL connection may take before the request answers 503.
     DATABASE_CONNECT_TIMEOUT_SECONDS: int = 3
     # /readyz waits at most this long for PostgreSQL and Redis (then names them down).
@@ -168,6 +183,8 @@ class Config:
                 values[f.name] = _int(f.name, f.default)
             elif f.type == "float":
                 values[f.name] = _float(f.name, f.default)
+            elif f.type == "bool":
+                values[f.name] = _bool(f.name, f.default)
             else:
                 values[f.name] = _str(f.name, f.default)
         return cls(**values)
@@ -181,6 +198,9 @@ class Config:
 
     def finalise(self) -> "Config":
         """Check the settings and fill in what the embedded demo may generate."""
+        if self.REDIS_CLUSTER and not self.REDIS_JOBS_URL:
+            raise ConfigError("REDIS_CLUSTER needs REDIS_JOBS_URL: the job queue (RQ) runs on "
+                              "a single Redis server, not on a cluster")
         if not 1 <= self.CODE_TTL_SECONDS <= 60:
             raise ConfigError("CODE_TTL_SECONDS must be between 1 and 60")
         if not 0.1 <= self.READY_TIMEOUT_SECONDS <= 4.5:

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from core.extensions import db
-from core.store import redis_client
+from core.store import jobs_redis
 
 QUEUE = "onecode"
 _DEFERRED = "app.deferred_jobs"
@@ -35,7 +35,7 @@ def synchronous() -> bool:
 def queue():
     from rq import Queue
 
-    return Queue(QUEUE, connection=redis_client(), is_async=not synchronous())
+    return Queue(QUEUE, connection=jobs_redis(), is_async=not synchronous())
 
 
 def enqueue(job, *args) -> None:
@@ -72,7 +72,7 @@ def work(burst: bool) -> None:
 
     global _worker_app
     _worker_app = current_app._get_current_object()
-    worker = SimpleWorker([queue()], connection=redis_client())
+    worker = SimpleWorker([queue()], connection=jobs_redis())
     worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
 
 

@@ -6,7 +6,7 @@ from core.schemas import Rfc3339
 
 class NoticeSchema(Schema):
     id = fields.String(required=True)
-    kind = fields.String(metadata={"description": "`application` or `policy`"})
+    kind = fields.String(metadata={"description": "`application`, `policy` or `credential` (issued or revoked; `ref` its id)"})
     text = fields.String()
     ref = fields.String(allow_none=True, metadata={"description": "the application or policy id"})
     created_at = Rfc3339()

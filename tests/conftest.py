@@ -68,6 +68,10 @@ def _postgres_test_url(base_url: str, worker: int, request) -> str:
 
 
 def _redis_test_url(base_url: str, worker: int) -> str:
+    """A database of its own for each xdist worker; a cluster has only database 0 (run the
+    suite with ``-n 0`` on one)."""
+    if os.environ.get("REDIS_CLUSTER"):
+        return base_url
     url = base_url.rstrip("/")
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0]
@@ -106,6 +110,10 @@ def _fresh_process_state() -> None:
     from codes.keys import forget_cached_keys
 
     redis_client().flushdb()
+    from core.store import jobs_redis
+
+    if jobs_redis() is not redis_client():
+        jobs_redis().flushdb()
     forget_cached_keys()
 
 

@@ -102,3 +102,20 @@ def load_credential_types(entries: list) -> LoadReport:
             report)
     db.session.flush()
     return report
+
+
+def claims_table() -> str:
+    """The credential types in the database as a Markdown table, one row a type: what an
+    issuer must and may send as ``claims`` (docs/ISSUING.md holds it; ``make docs`` writes it,
+    and a test checks that the committed table is the catalogue's)."""
+    from sqlalchemy import select
+
+    rows = ["| type (`vct`) | name | kind | required claims | optional claims |",
+            "| --- | --- | --- | --- | --- |"]
+    for ctype in db.session.scalars(select(CredentialType).order_by(CredentialType.vct)):
+        required = [c for c in ctype.claims if c in ctype.required]
+        optional = [c for c in ctype.claims if c not in ctype.required]
+        rows.append(f"| `{ctype.vct}` | {ctype.name} | {ctype.kind} | "
+                    f"{', '.join(f'`{c}`' for c in required) or '-'} | "
+                    f"{', '.join(f'`{c}`' for c in optional) or '-'} |")
+    return "\n".join(rows) + "\n"

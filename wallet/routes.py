@@ -136,13 +136,14 @@ def my_credential(credential_id):
 def present(data, credential_id):
     """Show chosen claims of a credential (亮证)
 
-    An SD-JWT with only those claims' disclosures and a key-binding JWT signed with the holder
-    key; `qr_text` is the same text, to show as a QR code. Verifiers refuse it after
-    `expires_at`.
+    `presentation`: an SD-JWT with only those claims' disclosures and a key-binding JWT signed
+    with the holder key, for sharing online; verifiers refuse it after `expires_at`.
+    `qr_text`: the same claims as a compact code to show as a QR code, `OCV1:` + base45 of a
+    COSE_Sign1 signed with the code key of `/.well-known/jwks.json` (valid at most 5 minutes;
+    see the README, "The code format"). 422 when the chosen claims do not fit a QR code.
     """
-    shown = service.present_credential(_my_holder_index(), credential_id, data["claims"],
-                                       audience=data.get("audience"))
-    return {**shown, "qr_text": shown["presentation"]}
+    return service.present_credential(_my_holder_index(), credential_id, data["claims"],
+                                      audience=data.get("audience"))
 
 
 # Anyone: verification, trust list, status lists ----------------------------------------
@@ -152,15 +153,18 @@ def present(data, credential_id):
 @blp.arguments(VerifyRequestSchema)
 @blp.response(200, VerifyResultSchema)
 def verify_credential(data):
-    """Check a credential or a presentation and say why it is not valid
+    """Check a credential, a presentation or an `OCV1:` code (亮证) and say why it is not valid
+
+    An `OCV1:` code is checked for the platform's signature, its `exp` (`code-expired`), and
+    the status and period of the credential it names; `disclosed` is the claims it carries.
 
     `problems` names each reason: `malformed`, `issuer-unknown`, `signature`, `disclosure`,
     `type-not-allowed`, `expired`, `not-yet-valid`, `revoked`, `status-unknown`, `key-binding`,
-    `key-binding-too-old`, `audience`. A credential bound to a holder key (`cnf`) is valid only
-    with a fresh key-binding JWT by that key, audience or not: a bare credential answers
-    `valid: false` with `key-binding` (the other checks still reported).
+    `key-binding-too-old`, `audience`, `code-expired`. A credential bound to a holder key
+    (`cnf`) is valid only with a fresh key-binding JWT by that key, audience or not: a bare
+    credential answers `valid: false` with `key-binding` (the other checks still reported).
     """
-    return verify.verify(data["credential"], data.get("audience"))
+    return verify.verify(data["credential"], data.get("audience"), base_url=_base_url())
 
 
 @blp.get("/trust-list")

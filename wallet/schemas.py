@@ -92,7 +92,9 @@ class PresentationRequestSchema(Schema):
 
 class PresentationSchema(Schema):
     presentation = fields.String(required=True)
-    qr_text = fields.String(required=True, metadata={"description": "the text to show as a QR code"})
+    qr_text = fields.String(required=True, metadata={
+        "description": "the chosen claims as a compact code to show as a QR code: `OCV1:` + "
+                       "base45 of a COSE_Sign1 signed with a key of `/.well-known/jwks.json`"})
     nonce = fields.String(required=True)
     expires_at = Rfc3339(required=True, metadata={
         "description": "verifiers refuse the key-binding JWT after this"})

@@ -7,7 +7,8 @@ the caller: it makes the issuer identifiers and status-list addresses inside cre
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import re
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import and_, select
@@ -19,7 +20,8 @@ from core.extensions import db
 from core.ids import new_id
 from core.models import insert_for
 from identity.id_numbers import mask_id_number
-from wallet import keys, sdjwt, status
+from codes import keys as code_keys
+from wallet import compact as compact_format, keys, sdjwt, status
 from wallet.errors import (
     AlreadyRevoked,
     CredentialNotUsable,
@@ -34,8 +36,11 @@ from wallet.models import Credential, CredentialType, Issuer, IssuerKey
 MAX_CLAIM_CHARS = 200_000  # a portrait (base64 JPEG) is the largest claim
 
 # Hook for the catalogue: sent with the holder index after a credential is issued or revoked,
-# so that policies (免申即享) are evaluated again for that holder.
+# so that policies (免申即享) are evaluated again for that holder and the holder is told.
+# Extras: ``vct``, ``event`` (ISSUED or REVOKED), ``credential`` (its id), ``type_name``,
+# ``issuer_name``, and for a revocation ``reason``.
 credential_changed = signals.credential_changed
+ISSUED = "issued"
 RESIDENT_ID = "resident-id"
 
 
@@ -83,6 +88,47 @@ def _check_claims(ctype: CredentialType, claims: dict, holder_kind: str, holder_
         raise ValidationProblem({"claims": errors}, errors[0])
 
 
+VALID_UNTIL = "valid_until"
+CHINA = timezone(timedelta(hours=8))
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8}")
+
+
+def _end_of_day_in_china(value) -> datetime | None:
+    """The end of the day a ``YYYY-MM-DD`` or ``YYYYMMDD`` claim names, in China (UTC+8): the
+    first moment it is no longer valid. None when it is not such a date."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    digits = value.replace("-", "")
+    try:
+        day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+    return datetime.combine(day + timedelta(days=1), time(), CHINA).astimezone(timezone.utc)
+
+
+def one_valid_until(claims: dict, valid_until: datetime | None) -> datetime | None:
+    """The credential's ``valid_until``, one source of truth with a ``valid_until`` claim.
+
+    A claim ``valid_until`` is a date (``YYYY-MM-DD`` or ``YYYYMMDD``): valid through that day
+    in China. Given alone, it makes the credential's ``valid_until`` (and the SD-JWT's ``exp``)
+    the end of that day; given with the credential's own, the two must name the same day (the
+    credential's last valid moment falls on it). ``ValidationProblem`` otherwise.
+    """
+    if VALID_UNTIL not in claims:
+        return valid_until
+    end = _end_of_day_in_china(claims[VALID_UNTIL])
+    if end is None:
+        raise ValidationProblem({"claims": [
+            "valid_until: must be a date, YYYY-MM-DD or YYYYMMDD."]})
+    if valid_until is None:
+        return end
+    if not end - timedelta(days=1) < valid_until <= end:
+        raise ValidationProblem({"valid_until": [
+            f"Disagrees with the claim valid_until ({claims[VALID_UNTIL]}): give the same day "
+            "(in China, UTC+8), or only one of them."]})
+    return valid_until
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -106,6 +152,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
     except ValueError as exc:
         raise ValidationProblem({"holder": [str(exc)]}) from None
     _check_claims(ctype, claims, holder_kind, holder_value)
+    valid_until = one_valid_until(claims, valid_until)
     now = clock.now()
     if valid_until is not None and (valid_until <= now or (valid_from and valid_until <= valid_from)):
         raise ValidationProblem({"valid_until": ["Must be in the future and after valid_from."]})
@@ -133,7 +180,9 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
         # Another credential took this entry: sign again with the next one.
     changes.touch(db.session, holders=(index,))
     audit.record("issue", credential=credential.id, issuer=issuer.id, type=vct, holder=index)
-    credential_changed.send(index, vct=vct)  # hook: policies re-evaluated (catalog.jobs)
+    # hook: policies re-evaluated (catalog.jobs), the holder told (catalog.notices)
+    credential_changed.send(index, vct=vct, event=ISSUED, credential=credential.id,
+                            type_name=ctype.name, issuer_name=issuer.name)
     return credential, sd_jwt
 
 
@@ -166,7 +215,10 @@ def revoke_credential(issuer_id: str, credential_id: str, reason: str) -> Creden
     db.session.flush()
     audit.record("revoke", credential=credential.id, issuer=issuer.id,
                  reason=hashlib.sha256(reason.encode()).hexdigest())
-    credential_changed.send(credential.holder_index, vct=credential.vct)  # hook: catalog.jobs
+    ctype = db.session.get(CredentialType, credential.vct)
+    credential_changed.send(credential.holder_index, vct=credential.vct, event=REVOKED,
+                            credential=credential.id, type_name=ctype.name if ctype else credential.vct,
+                            issuer_name=issuer.name, reason=reason)  # hooks: as for issuing
     return credential
 
 
@@ -237,12 +289,14 @@ def present_credential(holder: str, credential_id: str, claims: list[str], *,
     (revoked, expired, not yet valid), ``ValidationProblem`` naming claims it does not carry.
     """
     credential, _ctype, _issuer = credential_of(holder, credential_id)
-    return present(credential, claims, audience=audience, nonce=nonce)
+    return present(credential, claims, audience=audience, nonce=nonce, compact=True)
 
 
 def present(credential: Credential, claims: list[str] | None, *, audience: str | None = None,
-            nonce: str | None = None) -> dict:
-    """Present ``claims`` of a credential (``None``: all of them); see ``present_credential``."""
+            nonce: str | None = None, compact: bool = False) -> dict:
+    """Present ``claims`` of a credential (``None``: all of them); see ``present_credential``.
+    ``compact``: also ``qr_text``, the same claims as an ``OCV1:`` code (``wallet.compact``);
+    ``ValidationProblem`` when they do not fit a QR code."""
     if not usable(credential):
         raise CredentialNotUsable()
     sd_jwt = sd_jwt_of(credential)
@@ -256,8 +310,23 @@ def present(credential: Credential, claims: list[str] | None, *, audience: str |
     text, nonce = sdjwt.present(sd_jwt, claims, holder_key=keys.holder_private_jwk(credential.holder_index),
                                 iat=iat, aud=audience, nonce=nonce)
     max_age = current_app.config["PRESENTATION_MAX_AGE_SECONDS"]
-    return {"presentation": text, "nonce": nonce,
-            "expires_at": datetime.fromtimestamp(iat + max_age, clock.now().tzinfo)}
+    shown = {"presentation": text, "nonce": nonce,
+             "expires_at": datetime.fromtimestamp(iat + max_age, clock.now().tzinfo)}
+    if compact:
+        shown["qr_text"] = _compact_code(credential, {c: carried[c] for c in claims},
+                                         iat + min(max_age, compact_format.MAX_LIFETIME_SECONDS))
+    return shown
+
+
+def _compact_code(credential: Credential, claims: dict, exp: int) -> str:
+    """The ``OCV1:`` code of these claims, signed with the platform's code key."""
+    try:
+        return compact_format.encode(code_keys.current_signer(), compact_format.Shown(
+            exp, compact_format.new_cti(), credential.vct, credential.issuer_id, claims,
+            credential.status_list_id, credential.status_idx))
+    except compact_format.TooLarge:
+        raise ValidationProblem({"claims": [
+            "Too large to show as a QR code: choose fewer claims (pictures never fit)."]}) from None
 
 
 _MASKED_SUFFIXES = ("id_number", "uscc", "card_number")

@@ -10,15 +10,19 @@ import json
 
 from flask import current_app
 from jwcrypto.common import JWException
+from sqlalchemy import select
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
 from sd_jwt.verifier import SDJWTVerifier
 
 from core import clock
 from core.extensions import db
-from wallet import issuers, keys, sdjwt, status
+from codes import keys as code_keys
+from codes.format import CodeError, Keyring, MalformedCode
+from wallet import compact, issuers, keys, sdjwt, status
 from wallet.catalogue import REGISTERED_CLAIMS
-from wallet.models import IssuerKey
+from wallet.models import Credential, Issuer, IssuerKey
+from wallet.service import status_of
 
 MALFORMED = "malformed"
 ISSUER_UNKNOWN = "issuer-unknown"
@@ -32,6 +36,7 @@ STATUS_UNKNOWN = "status-unknown"
 KEY_BINDING = "key-binding"
 KEY_BINDING_TOO_OLD = "key-binding-too-old"
 AUDIENCE = "audience"
+CODE_EXPIRED = "code-expired"
 
 
 def _result(problems, issuer=None, vct=None, state="unknown", disclosed=None, **extra) -> dict:
@@ -39,7 +44,7 @@ def _result(problems, issuer=None, vct=None, state="unknown", disclosed=None, **
             "disclosed": disclosed or {}, "problems": problems, **extra}
 
 
-def verify(text: str, audience: str | None = None) -> dict:
+def verify(text: str, audience: str | None = None, base_url: str = "") -> dict:
     """``{valid, issuer, type, status, disclosed, problems}`` for an SD-JWT or presentation.
 
     ``problems`` is empty when it is valid, else the reasons (``signature``,
@@ -47,7 +52,10 @@ def verify(text: str, audience: str | None = None) -> dict:
     that names a holder key (``cnf``) is valid only in a presentation whose key-binding JWT
     that key signed within ``PRESENTATION_MAX_AGE_SECONDS`` (``key-binding`` otherwise,
     audience or not); the issuer, type, status and disclosures are reported all the same.
+    An ``OCV1:`` compact code (亮证) is checked by ``verify_compact``.
     """
+    if text.startswith(compact.PREFIX):
+        return verify_compact(text, base_url)
     try:
         parsed = sdjwt.parse_untrusted(text)
     except ValueError:
@@ -129,3 +137,39 @@ def _check_key_binding(parsed: sdjwt.Parsed, cnf, audience: str | None, now: flo
     if audience is not None and claims.get("aud") != audience:
         problems.append(AUDIENCE)
     return problems, claims
+
+
+def verify_compact(text: str, base_url: str) -> dict:
+    """An ``OCV1:`` code: the platform's signature (the keys of the JWKS), its ``exp`` (plus
+    ``CODE_LEEWAY_SECONDS``; else ``code-expired``), the issuer and type, and the credential it
+    names: revoked, expired or not yet valid now. ``disclosed`` is the claims it carries."""
+    try:
+        shown = compact.decode(text, Keyring.from_jwks(code_keys.jwks()), now=None)
+    except compact.Malformed:
+        return _result([MALFORMED])
+    except MalformedCode:
+        return _result([MALFORMED])
+    except CodeError:  # InvalidCode, UnknownKey: not the platform's signature
+        return _result([SIGNATURE])
+    issuer = db.session.get(Issuer, shown.issuer_id)
+    issuer_ref = {"id": issuers.issuer_url(base_url, shown.issuer_id),
+                  "name": issuer.name if issuer else None}
+    if issuer is None:
+        return _result([ISSUER_UNKNOWN], issuer_ref, shown.type)
+    problems = []
+    now = clock.timestamp()
+    if shown.exp + current_app.config["CODE_LEEWAY_SECONDS"] < now:
+        problems.append(CODE_EXPIRED)
+    if shown.type not in issuer.types:
+        problems.append(TYPE_NOT_ALLOWED)
+    credential = db.session.scalars(select(Credential).where(
+        Credential.status_list_id == shown.status_list_id,
+        Credential.status_idx == shown.status_idx)).first()
+    if credential is None or credential.issuer_id != issuer.id or credential.vct != shown.type:
+        problems.append(STATUS_UNKNOWN)
+        state = "unknown"
+    else:
+        state = status_of(credential)
+        if state != "valid":
+            problems.append(state)  # revoked, expired, not-yet-valid: the problem names
+    return _result(problems, issuer_ref, shown.type, state, dict(shown.claims))

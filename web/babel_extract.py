@@ -17,7 +17,8 @@ from babel.messages.extract import extract_python
 _INTERNAL = {"RuntimeError", "ValueError", "TypeError", "KeyError", "LookupError",
              "AssertionError", "NotImplementedError", "ConfigError", "JobFailed", "SystemExit",
              "AttributeError", "Exception", "click.ClickException", "ClickException",
-             "UsageError", "BadParameter", "UnknownSigningKey", "MalformedCode", "InvalidCode"}
+             "UsageError", "BadParameter", "UnknownSigningKey", "MalformedCode", "InvalidCode",
+             "ExpiredCode", "DecryptionError", "Malformed", "TooLarge"}
 
 
 def _name(node: ast.AST) -> str:

@@ -7,7 +7,7 @@ from rq import SimpleWorker
 
 from core import audit, jobs
 from core.extensions import db
-from core.store import redis_client
+from core.store import jobs_redis, redis_client
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def close_window() -> None:
 
 
 def drain(queue) -> None:
-    SimpleWorker([queue], connection=redis_client()).work(burst=True)
+    SimpleWorker([queue], connection=jobs_redis()).work(burst=True)
 
 
 @pytest.fixture

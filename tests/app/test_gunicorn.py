@@ -24,7 +24,8 @@ pytestmark = pytest.mark.xdist_group("gunicorn")  # servers are heavy: one worke
 def _env(tmp_path: Path) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR",
-                          "GUNICORN_CONTROL_SOCKET", "XDG_RUNTIME_DIR")}
+                          "GUNICORN_CONTROL_SOCKET", "XDG_RUNTIME_DIR", "REDIS_CLUSTER",
+                          "REDIS_JOBS_URL")}
     env.update({
         "HOME": str(tmp_path / "home"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",

@@ -17,7 +17,8 @@ OAUTH_PATHS = {"/.well-known/openid-configuration", "/oauth/authorize", "/oauth/
                "/oauth/userinfo", "/oauth/revoke", "/oauth/introspect", "/oauth/jwks",
                "/oauth/device_authorization", "/oauth/device"}
 # The document itself, its viewer and static files.
-UNDOCUMENTED = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets"}
+UNDOCUMENTED = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "docs_assets",
+                "docs_with_a_slash"}
 # The pages for people (web/): HTML, and the counter console's own calls behind its session.
 PAGE_BLUEPRINTS = ("web.", "counter.")
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

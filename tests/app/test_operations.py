@@ -83,6 +83,7 @@ def _app(tmp_path, **overrides):
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "ENCRYPTION_KEY": base64.b64encode(b"k" * 32).decode(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'ready.db'}", "REDIS_URL": None,
+        "REDIS_CLUSTER": False, "REDIS_JOBS_URL": None,
         **CHEAP_ARGON2, **overrides})
 
 

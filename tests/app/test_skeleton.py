@@ -63,6 +63,29 @@ def test_non_json_body_is_unsupported(client):
     assert_problem(response, 415, "unsupported-media-type")
 
 
+def test_a_form_to_a_json_route_is_unsupported(client):
+    for content_type, data in (("application/x-www-form-urlencoded", "username=x&password=y"),
+                               ("multipart/form-data; boundary=b",
+                                '--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nx\r\n--b--\r\n')):
+        response = client.post(JSON_ROUTE, data=data, content_type=content_type)
+        assert_problem(response, 415, "unsupported-media-type")
+    response = client.post("/api/v1/residents", data={"name": "x"})
+    assert_problem(response, 415, "unsupported-media-type")
+
+
+def test_routes_that_take_forms_still_take_them(client):
+    # The OAuth token endpoint reads a form (RFC 6749); face routes read multipart.
+    response = client.post("/oauth/token", data={"grant_type": "authorization_code"})
+    assert response.status_code in (400, 401) and response.mimetype == "application/json"
+    response = client.post("/api/v1/auth/face/login", data={"username": "x"})
+    assert response.status_code != 415
+
+
+def test_docs_with_a_trailing_slash_work(client):
+    response = client.get("/api/docs/", follow_redirects=True)
+    assert response.status_code == 200 and "swagger-ui-bundle.js" in response.get_data(as_text=True)
+
+
 def test_oversized_body_is_refused(client):
     big = b'{"username": "' + b"a" * (11 * 1024 * 1024) + b'"}'
     response = client.post(JSON_ROUTE, data=big, content_type="application/json")

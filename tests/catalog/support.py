@@ -45,9 +45,19 @@ def my_policies(client, holder: dict) -> list:
 
 
 def my_notices(client, holder: dict, **query) -> list:
+    """The holder's notices about applications and policies, the ones the catalogue writes
+    (those about credentials issued and revoked: tests/mobile_api/test_credential_notices.py)."""
     response = client.get("/api/v1/me/notices", query_string=query, headers=holder["headers"])
     assert response.status_code == 200, response.json
-    return response.json
+    return [n for n in response.json if n["kind"] != "credential"]
+
+
+def read_credential_notices(client, holder: dict) -> None:
+    """Mark the holder's notices about credentials read, so that counts are the catalogue's."""
+    response = client.get("/api/v1/me/notices", headers=holder["headers"])
+    for notice in response.json:
+        if notice["kind"] == "credential":
+            client.post(f"/api/v1/me/notices/{notice['id']}/read", headers=holder["headers"])
 
 
 def problem_type(response) -> str:

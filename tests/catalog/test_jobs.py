@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from rq import SimpleWorker
 
-from core.store import redis_client
+from core.store import jobs_redis, redis_client
 from core import jobs as app_jobs
 from catalog import jobs
 from tests.catalog.support import make_publisher, my_policies, publish
@@ -32,7 +32,7 @@ def catalogue_jobs(queue) -> int:
 
 
 def _drain(queue) -> None:
-    SimpleWorker([queue], connection=redis_client()).work(burst=True)
+    SimpleWorker([queue], connection=jobs_redis()).work(burst=True)
 
 
 def test_jobs_wait_for_the_commit_then_a_worker_runs_them(client, clock, real_queue):

@@ -50,8 +50,9 @@ def test_home_shows_everything_in_one_response(client, clock):
     assert found["id"] == policy["id"] and found["status"] == "found"
     [recent] = home["recent_scans"]
     assert recent["scan_id"] == scan_id and recent["service_point"] == {"name": "市民服务中心"}
-    [notice] = home["notices"]
-    assert notice["kind"] == "policy" and home["unread_notices"] == 1
+    # the two credentials issued and the policy found (all at the same frozen moment)
+    assert sorted(n["kind"] for n in home["notices"]) == ["credential", "credential", "policy"]
+    assert home["unread_notices"] == 3
 
 
 def test_home_runs_the_same_number_of_queries_whatever_the_wallet_holds(client, clock, count_queries, app,
@@ -94,7 +95,7 @@ def test_notices_are_listed_and_marked_read(client, clock):
     assert client.post(f"/api/v1/me/notices/{notice['id']}/read", headers=holder["headers"]).status_code == 204
     assert my_notices(client, holder)[0]["read_at"] == "2026-11-25T09:00:30Z"
     assert my_notices(client, holder, unread="true") == []
-    assert _home(client, holder)["unread_notices"] == 0
+    assert _home(client, holder)["unread_notices"] == 1  # the credential issued, still unread
 
     other = resident(client)
     assert client.post(f"/api/v1/me/notices/{notice['id']}/read", headers=other["headers"]).status_code == 404

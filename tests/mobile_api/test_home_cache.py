@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.catalog.support import load_sample_catalogue, make_publisher, my_notices, publish
+from tests.catalog.support import load_sample_catalogue, make_publisher, my_notices, publish, read_credential_notices
 from tests.codes.support import make_service_point, my_code, scan, signed_in_again
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer, resident_id_claims
@@ -156,6 +156,7 @@ def test_policies_notices_and_applications_show_at_once(client, clock, count_que
     police = make_issuer(client, "市公安局", ("resident-id",))
     holder = resident(client)
     issued(client, police, holder, claims=resident_id_claims(holder, birthdate="1950-01-01"))
+    read_credential_notices(client, holder)
     assert _cached(client, holder, count_queries)["policies"] == []
     # Published after the credential: the policy's own evaluation finds the holder.
     policy = publish(client, make_publisher(client), SENIORS, valid_until="2026-11-25T09:10:00Z").json
@@ -182,6 +183,7 @@ def test_a_policy_found_by_the_daily_evaluation_shows_at_once(client, clock, cou
     policy = publish(client, make_publisher(client), SENIORS).json
     holder = resident(client)  # 60 on 26 November in China, which begins at 16:00 UTC on the 25th
     issued(client, police, holder, claims=resident_id_claims(holder, birthdate="1966-11-26"))
+    read_credential_notices(client, holder)
     clock.shift(timedelta(hours=6, minutes=59))
     assert _cached(client, holder, count_queries)["policies"] == []
     clock.shift(60)
@@ -199,6 +201,7 @@ def test_a_policy_lapsed_by_the_daily_evaluation_leaves_at_once(client, clock, c
     policy = publish(client, make_publisher(client), under_sixty, name="中青年补贴").json
     holder = resident(client)  # 60 at 16:00 UTC today, as in the test above
     issued(client, police, holder, claims=resident_id_claims(holder, birthdate="1966-11-26"))
+    read_credential_notices(client, holder)
     clock.shift(timedelta(hours=6, minutes=59))
     assert [p["id"] for p in _cached(client, holder, count_queries)["policies"]] == [policy["id"]]
     clock.shift(60)

@@ -204,3 +204,41 @@ def test_odd_bodies_on_every_wallet_post_are_4xx(client, body):
                           ("/api/v1/scans/x/requests", point["headers"])):
         response = client.post(path, json=body, headers=headers)
         assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+# One valid_until: the claim (a date, valid through that day in China) and the credential's own.
+
+
+def test_a_valid_until_claim_alone_is_the_credentials_valid_until(client, clock):
+    holder = resident(client)
+    body = issued(client, make_issuer(client), holder,
+                  claims=resident_id_claims(holder, valid_until="2032-05-05"))
+    assert body["valid_until"] == "2032-05-05T16:00:00Z"  # the end of 5 May in China
+    assert jwt_payload(body["credential"].split("~")[0])["exp"] == 1967385600
+    wallet = client.get("/api/v1/me/wallet", headers=holder["headers"]).json
+    assert wallet["certificates"][0]["valid_until"] == "2032-05-05T16:00:00Z"
+    compact = issued(client, make_issuer(client), holder,
+                     claims=resident_id_claims(holder, valid_until="20320505"))
+    assert compact["valid_until"] == "2032-05-05T16:00:00Z"
+
+
+def test_the_credentials_valid_until_must_name_the_claims_day(client, clock):
+    holder = resident(client)
+    issuer = make_issuer(client)
+    same_day = issued(client, issuer, holder, claims=resident_id_claims(holder, valid_until="2032-05-05"),
+                      valid_until="2032-05-05T00:00:00Z")
+    assert same_day["valid_until"] == "2032-05-05T00:00:00Z"
+    for other in ("2032-05-05T16:00:01Z", "2032-05-04T15:59:59Z", "2040-01-01T00:00:00Z"):
+        response = issue(client, issuer, holder, claims=resident_id_claims(holder, valid_until="2032-05-05"),
+                         valid_until=other)
+        assert response.status_code == 422 and "valid_until" in response.json["errors"], other
+
+
+def test_a_valid_until_claim_must_be_a_date(client, clock):
+    holder = resident(client)
+    issuer = make_issuer(client)
+    for value in ("长期", "2032-13-01", "2032/05/05", "2032-05-05T00:00:00Z", "yesterday"):
+        response = issue(client, issuer, holder, claims=resident_id_claims(holder, valid_until=value))
+        assert response.status_code == 422 and "claims" in response.json["errors"], value
+    past = issue(client, issuer, holder, claims=resident_id_claims(holder, valid_until="2020-01-01"))
+    assert past.status_code == 422 and "valid_until" in past.json["errors"]

@@ -173,7 +173,8 @@ def test_expiry_and_revocation_are_reported(client, clock):
     bare = _verify(client, other["credential"])
     assert bare["problems"] == ["revoked", "key-binding"] and bare["status"] == "revoked"
 
-    short = issued(client, issuer, holder, valid_until="2026-11-26T09:00:00Z")
+    short = issued(client, issuer, holder, claims=resident_id_claims(holder, valid_until="2026-11-26"),
+                   valid_until="2026-11-26T09:00:00Z")
     clock.shift(86400)
     expired = _verify(client, short["credential"])
     assert expired["valid"] is False and expired["status"] == "expired"
