@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -59,6 +60,7 @@ def live_server(folder: Path, **config):
     seeded = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert seeded.exit_code == 0, seeded.output
     demo = json.loads(seeded.output[seeded.output.index("{"):])
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
