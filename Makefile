@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 
-.PHONY: install run test fuzz bench docs clean
+.PHONY: install run test fuzz bench docs screens translations clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-face.txt
 	@echo "make: installing the requirements into $(VENV) (about a minute the first time; again only when a requirements file changes)"
@@ -43,6 +43,22 @@ bench: install
 # tests/app/test_docs.py fails when they are out of date.
 docs: install
 	$(BIN)/python tools/claims_table.py
+
+# A screenshot of each page in docs/screens/ (the README shows them): the demo data on the
+# embedded defaults, Debian's Chromium (apt-get install chromium fonts-noto-cjk).
+screens: install
+	$(BIN)/python -m tests.web.screens
+
+# The Chinese catalogue of the pages and problem answers: extract the English message ids
+# (web/babel.cfg), merge them into web/translations/*/messages.po, compile the .mo files.
+translations: install
+	PYTHONPATH=. $(BIN)/pybabel extract -F web/babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+	  --sort-output --width 100 -o web/translations/messages.pot \
+	  core identity codes wallet enterprises signatures delegation materials catalog partners \
+	  mobile_api web app
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching \
+	  --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d web/translations --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

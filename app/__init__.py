@@ -271,4 +271,8 @@ def _register_domains(app: Flask, api: OneCodeApi) -> None:
     # The OpenID Connect provider answers as its RFCs say; its own module documents it.
     app.register_blueprint(oidc_bp)
     document_partner_endpoints(api.spec, app)
+    # The pages for people, and the translations every answer for people uses.
+    import web
+
+    web.init_app(app)
     cli.register(app)

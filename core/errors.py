@@ -10,6 +10,7 @@ import logging
 import traceback
 
 from flask import Flask, current_app, json, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -89,21 +90,31 @@ _HTTP_TYPES = {
 }
 
 
+def _translated(text: str) -> str:
+    """``text`` in the reader's language (``Accept-Language``, zh-CN by default), where the
+    app's catalogue has it; as written otherwise, or when the app set up no translations."""
+    if "babel" not in current_app.extensions:
+        return text
+    return gettext(text)
+
+
 def problem_response(type_: str, status: int, title: str, detail: str | None = None,
                      headers: dict | None = None, **extra):
+    # The type is the stable name clients match on; title and detail are for people.
     body = {
         "type": current_app.config["PROBLEM_TYPE_BASE"] + type_,
-        "title": title,
+        "title": _translated(title),
         "status": status,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = _translated(detail)
     body.update(extra)
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON
     )
     for name, value in (headers or {}).items():
         response.headers[name] = str(value)
+    response.vary.add("Accept-Language")
     return response
 
 

@@ -15,6 +15,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import Blueprint, jsonify, render_template, request, session
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from core import clock
@@ -172,13 +173,13 @@ def _finish_scan() -> tuple[dict | None, str | None]:
     found = device.login_request(scan["d"])
     if found is None or found.is_expired():
         session.pop(_SCAN, None)
-        return None, "The QR code expired; scan the new one."
+        return None, _("The QR code expired; scan the new one.")
     answer = device.answer_of(found)
     if answer is None:
-        return None, "Not approved in the app yet. Scan the QR code, approve, then continue."
+        return None, _("Not approved in the app yet. Scan the QR code, approve, then continue.")
     session.pop(_SCAN, None)
     if not answer.approved or not device.take_approval(found):
-        return None, "The sign-in was declined in the app."
+        return None, _("The sign-in was declined in the app.")
     return _remember_sign_in(answer.person_id, answer.auth_time, answer.acr, answer.amr), None
 
 
@@ -202,13 +203,13 @@ def _password_sign_in() -> tuple[dict | None, str | None, int]:
             request.form.get("otp") or None, request.remote_addr)
     except TooManyAttempts as exc:
         wait = exc.headers.get("Retry-After", 1)
-        return None, f"Too many failed attempts. Try again in {wait} seconds.", 429
+        return None, _("Too many failed attempts. Try again in %(seconds)s seconds.", seconds=wait), 429
     except OtpRequired:
-        return None, "Enter the one-time code from your authenticator app as well.", 401
+        return None, _("Enter the one-time code from your authenticator app as well."), 401
     except SubjectSuspended:
-        return None, "This account is suspended.", 403
+        return None, _("This account is suspended."), 403
     except InvalidCredentials:
-        return None, "The username, password or one-time code is not correct.", 401
+        return None, _("The username, password or one-time code is not correct."), 401
     signed = _remember_sign_in(person.id, int(clock.timestamp()),
                                str(person.assurance_level), amr)
     return signed, None, 200
@@ -222,7 +223,7 @@ def _redirect_error(error: OAuth2Error):
     """An error for the partner: redirected (with ``iss``) when its redirect URI is known
     good, else a page for the person, never a redirect to an unchecked address."""
     if not error.redirect_uri:
-        return _error_page("This sign-in link is not valid",
+        return _error_page(_("This sign-in link is not valid"),
                            error.description or error.error.replace("_", " "))
     response = authorization_server().handle_error_response(None, error)
     response.location = add_params_to_uri(response.location, {"iss": issuer()})
@@ -241,7 +242,7 @@ def authorize():
     server = authorization_server()
     action = request.form.get("action") if request.method == "POST" else None
     if action is not None and not _csrf_ok():
-        return _error_page("This form has expired", "Go back to the app and start again.")
+        return _error_page(_("This form has expired"), _("Go back to the app and start again."))
     prompts = (request.values.get("prompt") or "").split()
     client = service.get_client(request.values.get("client_id"))
     if client is None:
@@ -273,7 +274,7 @@ def authorize():
     except ValueError:
         # Authlib quotes some parameters (an unsupported response_type) in its error and
         # refuses to build one whose description has characters RFC 6749 does not allow.
-        return _error_page("This sign-in link is not valid", "Its parameters are not valid.")
+        return _error_page(_("This sign-in link is not valid"), _("Its parameters are not valid."))
 
     scope = grant.request.scope
     if subject is None:
@@ -316,7 +317,7 @@ def _authorize_url() -> str:
 
 def _signin_page(client, scan: dict, message: str | None, scope: str):
     link = f"{issuer()}/oauth/device?user_code={scan['u']}"
-    qr = segno.make(link, error="m").svg_inline(scale=4, title="Scan with the OneCode app")
+    qr = segno.make(link, error="m").svg_inline(scale=4, title=_("Scan with the OneCode app"))
     return render_template("oidc/signin.html", partner=client.name, message=message,
                            csrf_token=_csrf_token(), action=_authorize_url(),
                            qr_svg=Markup(qr), user_code=scan["u"],

@@ -148,7 +148,7 @@ def _ordered(scopes: set[str]) -> str:
 
 def describe_scope(scope: str) -> list[str]:
     """What each scope lets a partner read, in plain words."""
-    return [CLAIM_WORDS[s] for s in SUPPORTED_SCOPES if s in set(scope.split())]
+    return [str(CLAIM_WORDS[s]) for s in SUPPORTED_SCOPES if s in set(scope.split())]
 
 
 def partners_of(person_id: str) -> list[dict]:

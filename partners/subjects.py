@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authlib.oidc.core import UserInfo
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.crypto import vault
@@ -20,10 +21,10 @@ from partners.models import ClientRules, PairwiseSubject
 
 # Plain words for what each scope lets a partner read, as the pages list them.
 CLAIM_WORDS = {
-    "openid": "that it is you, by an identifier only this app gets, and how well your "
-              "identity is verified",
-    "profile": "your name and date of birth",
-    "phone": "your mobile phone number",
+    "openid": _l("that it is you, by an identifier only this app gets, and how well your "
+                 "identity is verified"),
+    "profile": _l("your name and date of birth"),
+    "phone": _l("your mobile phone number"),
 }
 
 

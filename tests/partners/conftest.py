@@ -9,3 +9,12 @@ def _fresh_id_token_key():
     forget_cached_key()
     yield
     forget_cached_key()
+
+
+@pytest.fixture
+def client(app):
+    """A browser that reads English: these tests match the pages' and answers' words, which
+    are Chinese by default (tests/web checks both languages)."""
+    english = app.test_client()
+    english.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return english
