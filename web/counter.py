@@ -20,7 +20,7 @@ from catalog.items import list_items, materials_for_item
 from codes import scans, service_points
 from identity import face
 from materials import service as materials
-from wallet import verify
+from wallet import compact, verify
 from wallet.models import CredentialType
 from web import counter_session, words
 from web.security import CsrfFailed, check_csrf, csrf_token, page_headers, renew_csrf_token
@@ -118,11 +118,25 @@ def scan():
     counter = counter_session.require()
     body = _json_body()
     code, purpose = _text(body, "code"), _text(body, "purpose")
+    if code.startswith(compact.PREFIX):  # a licence shown (亮证), not a person's code
+        return {"licence": _licence(code)}, 200
     result = scans.scan_code(counter.point.id, code, purpose)
     answer = {"scan_id": result.scan.id, "subject": _subject(result.subject),
               "expires_at": clock.rfc3339(result.scan.expires_at)}
     counter_session.remember_purpose(purpose)
     return answer, 201
+
+
+def _licence(code: str) -> dict:
+    """A licence shown as an ``OCV1:`` code (亮证): checked as ``POST /credentials/verify``
+    checks it (signature, expiry, revocation), with the claims it carries."""
+    checked = verify.verify(code, base_url=request.host_url.rstrip("/"))
+    type_row = db.session.get(CredentialType, checked.get("type") or "")
+    return {"valid": checked["valid"], "problems": checked["problems"],
+            "type": type_row.name if type_row else checked.get("type"),
+            "issuer": (checked.get("issuer") or {}).get("name"),
+            "claims": [{"name": str(words.CLAIMS.get(name, name)), "value": str(value)}
+                       for name, value in (checked.get("disclosed") or {}).items()]}
 
 
 def _subject(subject: dict) -> dict:
@@ -227,5 +241,7 @@ def _page_messages() -> dict:
         "level": _("Assurance level %(level)s"),
         "missing": _("Not in the holder's wallet: %(types)s"),
         "valid": _("Verified"),
+        "licence_valid": _("Licence verified: signed by OneCode, not revoked"),
+        "licence_invalid": _("Licence not valid: %(problems)s"),
         "invalid": _("Not valid"),
     }

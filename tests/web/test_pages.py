@@ -218,3 +218,31 @@ def test_the_console_asks_by_service_item_and_shows_the_materials_verified(app, 
                           json={"service_item": "no-such-item"}).get_json()
     assert unknown["refused"]["type"] == "not-found"
     assert unknown["refused"]["detail"] == "没有此编码的事项。"
+
+
+def test_the_console_shows_a_licence_shown_as_a_compact_code_then_its_revocation(app, client,
+                                                                                 clock):
+    from tests.wallet.support import issued, make_issuer
+
+    holder = resident(client, name="赵敏")
+    issuer = make_issuer(client)
+    credential = issued(client, issuer, holder)
+    shown = client.post(f"/api/v1/me/wallet/{credential['id']}/presentations",
+                        json={"claims": ["name", "birthdate"]}, headers=holder["headers"]).json
+    assert shown["qr_text"].startswith("OCV1:")
+    csrf = {"X-CSRF-Token": _signed_in_counter(client, app)[0]}
+
+    def scan():
+        answer = client.post("/counter/api/scans", headers=csrf, json={
+            "code": shown["qr_text"], "purpose": "identity-check"})
+        assert answer.status_code == 200
+        return answer.get_json()["licence"]
+
+    licence = scan()
+    assert licence["valid"] is True and licence["problems"] == []
+    assert licence["type"] == "居民身份证" and licence["issuer"] == "市公安局"
+    assert {"name": "姓名", "value": "赵敏"} in licence["claims"]
+    client.post(f"/api/v1/issuer/credentials/{credential['id']}/revoke",
+                json={"reason": "reported lost"}, headers=issuer["headers"])
+    licence = scan()
+    assert licence["valid"] is False and licence["problems"] == ["revoked"]

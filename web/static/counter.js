@@ -47,7 +47,7 @@
   function resetResult() {
     scanId = null;
     if (polling) { clearTimeout(polling); polling = null; }
-    [subjectBox, materialsBox, faceBox].forEach(function (box) { O.show(box, false); });
+    [subjectBox, materialsBox, faceBox, q("licence")].forEach(function (box) { O.show(box, false); });
     materials.textContent = "";
     O.show(requestStatus, false);
     O.show(requestNote, false);
@@ -66,6 +66,31 @@
     [subjectBox, materialsBox, faceBox].forEach(function (box) { O.show(box, true); });
   }
 
+  /* A licence shown as an OCV1 code (亮证): what it says, checked by the server. */
+  function showLicence(licence) {
+    var box = q("licence");
+    box.textContent = "";
+    var title = document.createElement("h2");
+    title.textContent = (licence.type || "") + (licence.issuer ? " · " + licence.issuer : "");
+    box.appendChild(title);
+    var verdict = document.createElement("p");
+    verdict.setAttribute("data-test", "licence-verdict");
+    verdict.className = licence.valid ? "ok" : "error";
+    verdict.textContent = licence.valid ? M.licence_valid
+      : O.fill(M.licence_invalid, {problems: licence.problems.join(", ")});
+    box.appendChild(verdict);
+    var list = document.createElement("dl");
+    licence.claims.forEach(function (claim) {
+      var term = document.createElement("dt"), value = document.createElement("dd");
+      term.textContent = claim.name;
+      value.textContent = claim.value;
+      list.appendChild(term);
+      list.appendChild(value);
+    });
+    box.appendChild(list);
+    O.show(box, true);
+  }
+
   function submitCode(code) {
     code = (code || "").trim();
     if (!code || busy) return;
@@ -73,7 +98,7 @@
     resetResult();
     showError("");
     call("POST", "/counter/api/scans", {json: {code: code, purpose: purpose.value}})
-      .then(showSubject)
+      .then(function (answer) { return answer.licence ? showLicence(answer.licence) : showSubject(answer); })
       .catch(function (error) { if (!signedOut(error)) showError(refusal(error)); })
       .then(function () { busy = false; scanInput.value = ""; scanInput.focus(); });
   }
