@@ -113,9 +113,11 @@ class ScanWriter:
             for _row, future in batch:
                 future.set_exception(exc)
             return
+        # As the request's unit of work does: stamps and the seal after the commit, before
+        # the answers (the rows are committed whatever happens there).
+        self._after_commit([row["person_id"] for row in rows if row["nonce"] in written])
         for row, future in batch:
             future.set_result(row["nonce"] in written and first[row["nonce"]] == row["id"])
-        self._after_commit([row["person_id"] for row in rows if row["nonce"] in written])
 
     @staticmethod
     def _after_commit(person_ids: list[str]) -> None:
