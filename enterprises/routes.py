@@ -13,6 +13,7 @@ from core.schemas import ProblemSchema, Rfc3339, Text
 from enterprises import service as enterprises
 from enterprises import wallet as enterprise_holdings
 from enterprises.models import ROLES, SCOPES
+from wallet.schemas import WalletItemSchema
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
                 description="Enterprises and the residents who act for them")
@@ -163,9 +164,19 @@ def revoke_member(enterprise_id, member_id):
     enterprises.revoke_member(g.principal_id, enterprise_id, member_id)
 
 
+class EnterpriseWalletItemSchema(WalletItemSchema):
+    kind = fields.String(required=True, metadata={"description": "`card` or `certificate`"})
+    claims = fields.Dict(required=True, metadata={"description": "every claim, unmasked"})
+
+
+class EnterpriseWalletSchema(Schema):
+    cards = fields.List(fields.Nested(EnterpriseWalletItemSchema), required=True)
+    certificates = fields.List(fields.Nested(EnterpriseWalletItemSchema), required=True)
+
+
 @blp.get("/enterprises/<enterprise_id>/wallet")
 @blp.doc(security=BEARER)
-@blp.response(200)
+@blp.response(200, EnterpriseWalletSchema)
 @blp.alt_response(403, **_FORBIDDEN)
 @blp.alt_response(404, **_NOT_FOUND)
 @require(RESIDENT)

@@ -2,7 +2,7 @@
 ``wallet:read`` (each read is audited)."""
 from __future__ import annotations
 
-from core import audit, clock
+from core import audit
 from enterprises import service as enterprises
 from enterprises.models import WALLET_READ
 from wallet import service as wallet
@@ -17,8 +17,7 @@ def wallet_of(person_id: str, enterprise_id: str) -> list[dict]:
         items.append({
             "id": credential.id, "type": credential.vct, "name": ctype.name, "kind": ctype.kind,
             "issuer": {"name": issuer.name}, "summary": wallet.summary(claims), "claims": claims,
-            "issued_at": clock.rfc3339(credential.issued_at),
-            "valid_until": clock.rfc3339(credential.valid_until) if credential.valid_until else None,
+            "issued_at": credential.issued_at, "valid_until": credential.valid_until,
             "status": wallet.status_of(credential)})
     audit.record("enterprise-wallet-read", enterprise=enterprise.id, person=person_id)
     return items
