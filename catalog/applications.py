@@ -115,7 +115,8 @@ def names_of(applications: list[Application]) -> dict[str, str]:
 
 def _move(application: Application, status: str, note: str | None, name: str) -> None:
     if status not in NEXT.get(application.status, set()):
-        raise WrongStatus(f"An application that is {application.status} cannot become {status}.")
+        raise WrongStatus("An application that is %(now)s cannot become %(then)s.",
+                          params={"now": application.status, "then": status})
     now = clock.now()
     entry = {"status": status, "at": clock.rfc3339(now)}
     if note:
@@ -134,7 +135,8 @@ def submit(person_id: str, holder_index: str, application_id: str, form: dict | 
     consent. ``NotFound``, ``WrongStatus`` (409), ``ValidationProblem`` for unknown fields."""
     application = get_application(person_id, application_id)
     if application.status != DRAFT:
-        raise WrongStatus(f"An application that is {application.status} cannot be submitted.")
+        raise WrongStatus("An application that is %(now)s cannot be submitted.",
+                          params={"now": application.status})
     name, parts = _subject(application.item_code, application.bundle_code)
     filled, missing, held = _prefill(holder_index, parts)
     form = form or {}
@@ -231,7 +233,8 @@ def advance(application_id: str, status: str, note: str | None = None, *,
         if application is None:
             raise NotFound()
     if status not in ANSWERS:
-        raise WrongStatus(f"A department cannot make an application {status}.")
+        raise WrongStatus("A department cannot make an application %(then)s.",
+                          params={"then": status})
     name, _parts = _subject(application.item_code, application.bundle_code)
     _move(application, status, note, name)
     db.session.flush()

@@ -112,7 +112,7 @@ def application_status(application_id, status, note):
         application = applications.advance(application_id, status, note)
     except Problem as exc:
         db.session.rollback()
-        raise click.ClickException(exc.detail or exc.title) from None
+        raise click.ClickException(str(exc)) from None
     db.session.commit()
     audit.seal()  # a command seals what it recorded itself (no request will)
     click.echo(json.dumps({"id": application.id, "status": application.status}))

@@ -25,9 +25,13 @@ class Problem(Exception):
     status: int = 500
     title: str = "Internal server error"
 
-    def __init__(self, detail: str | None = None, *, headers: dict | None = None, **extra):
-        super().__init__(detail or self.title)
+    def __init__(self, detail: str | None = None, *, headers: dict | None = None,
+                 params: dict | None = None, **extra):
+        """``detail`` is English text, or a ``%(name)s`` template filled from ``params``
+        after translation (so the catalogue holds the template, not each filled text)."""
+        super().__init__((detail % params if params else detail) if detail else self.title)
         self.detail = detail
+        self.params = params
         self.headers = headers or {}
         self.extra = extra
 
@@ -99,7 +103,7 @@ def _translated(text: str) -> str:
 
 
 def problem_response(type_: str, status: int, title: str, detail: str | None = None,
-                     headers: dict | None = None, **extra):
+                     headers: dict | None = None, detail_params: dict | None = None, **extra):
     # The type is the stable name clients match on; title and detail are for people.
     body = {
         "type": current_app.config["PROBLEM_TYPE_BASE"] + type_,
@@ -107,7 +111,7 @@ def problem_response(type_: str, status: int, title: str, detail: str | None = N
         "status": status,
     }
     if detail:
-        body["detail"] = _translated(detail)
+        body["detail"] = _translated(detail) % detail_params if detail_params else _translated(detail)
     body.update(extra)
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON
@@ -131,7 +135,8 @@ def _flatten_messages(messages) -> dict:
 
 
 def handle_problem(exc: Problem):
-    return problem_response(exc.type, exc.status, exc.title, exc.detail, exc.headers, **exc.extra)
+    return problem_response(exc.type, exc.status, exc.title, exc.detail, exc.headers,
+                            detail_params=getattr(exc, "params", None), **exc.extra)
 
 
 def handle_http_exception(exc: HTTPException):

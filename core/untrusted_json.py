@@ -76,19 +76,22 @@ def _check_depth(skeleton: str) -> None:
     if brackets.count("[") + brackets.count("{") <= MAX_DEPTH:
         return
     if max(accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH:
-        raise MalformedJson(f"JSON may be nested at most {MAX_DEPTH} levels deep.")
+        raise MalformedJson("JSON may be nested at most %(depth)s levels deep.",
+                            params={"depth": MAX_DEPTH})
 
 
 def _bounded_int(text: str) -> int:
     if len(text) - text.startswith("-") > MAX_DIGITS:
-        raise MalformedJson(f"A number may have at most {MAX_DIGITS} digits.")
+        raise MalformedJson("A number may have at most %(digits)s digits.",
+                            params={"digits": MAX_DIGITS})
     return int(text)
 
 
 def _bounded_float(text: str) -> float:
     digits = len(text) - sum(text.count(c) for c in "-+.eE")
     if digits > MAX_DIGITS:
-        raise MalformedJson(f"A number may have at most {MAX_DIGITS} digits.")
+        raise MalformedJson("A number may have at most %(digits)s digits.",
+                            params={"digits": MAX_DIGITS})
     value = float(text)
     if not math.isfinite(value):
         raise MalformedJson("A number is too large.")
@@ -96,7 +99,7 @@ def _bounded_float(text: str) -> float:
 
 
 def _refuse_constant(name: str):
-    raise MalformedJson(f"{name} is not a JSON value.")
+    raise MalformedJson("%(name)s is not a JSON value.", params={"name": name})
 
 
 def _check_unicode(value) -> None:

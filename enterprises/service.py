@@ -263,7 +263,7 @@ def require_scope(person_id: str, enterprise_id: str, scope: str) -> tuple[Enter
     if not is_verified(enterprise):
         raise EnterpriseNotVerified()
     if scope not in scopes_of(enterprise, member):
-        raise ScopeMissing(f"This needs the scope {scope}.")
+        raise ScopeMissing("This needs the scope %(scope)s.", params={"scope": scope})
     return enterprise, member
 
 

@@ -63,7 +63,8 @@ def request_materials(service_point_id: str, scan_id: str, types: list[str]) -> 
         raise ValidationProblem({"types": [f"Ask for 1 to {MAX_TYPES} types."]})
     known = set(db.session.scalars(select(CredentialType.vct).where(CredentialType.vct.in_(types))))
     if set(types) - known:
-        raise UnknownType(f"Unknown credential types: {', '.join(t for t in types if t not in known)}.")
+        raise UnknownType("Unknown credential types: %(types)s.",
+                          params={"types": ", ".join(t for t in types if t not in known)})
     held = service.usable_credentials(_holder_of(scan.person_id, scan.id), types)
     now = clock.now()
     request = MaterialRequest(

@@ -28,7 +28,7 @@ def create(name, types, policy_publisher):
     try:
         issuer, secret = create_issuer(name.strip(), list(types), policy_publisher)
     except Problem as exc:
-        raise click.BadParameter(exc.detail or exc.title, param_hint="--type") from None
+        raise click.BadParameter(str(exc), param_hint="--type") from None
     db.session.commit()
     click.echo(json.dumps({"client_id": issuer.client_id, "client_secret": secret}))
 

@@ -36,7 +36,8 @@ def create_issuer(name: str, types: list[str], policy_publisher: bool = False, *
     unknown = sorted(set(types) - set(db.session.scalars(
         select(CredentialType.vct).where(CredentialType.vct.in_(types)))))
     if unknown:
-        raise UnknownType(f"Unknown credential types: {', '.join(unknown)}.")
+        raise UnknownType("Unknown credential types: %(types)s.",
+                          params={"types": ", ".join(unknown)})
     secret = client_secret or new_secret()
     issuer = Issuer(id=new_id(), client_id=client_id or "is_" + new_handle(16),
                     secret_hash=hash_secret(secret),

@@ -144,7 +144,7 @@ def issue_credential(issuer_id: str, vct: str, holder: dict, claims: dict, *, ba
     """
     issuer, key, ctype = _issuer_key_and_type(issuer_id, vct)
     if ctype is None:
-        raise UnknownType(f"No credential type named {vct!r}.")
+        raise UnknownType("No credential type named %(type)r.", params={"type": vct})
     if vct not in issuer.types:
         raise TypeNotAllowed()
     try:

@@ -246,3 +246,14 @@ def test_the_console_shows_a_licence_shown_as_a_compact_code_then_its_revocation
                 json={"reason": "reported lost"}, headers=issuer["headers"])
     licence = scan()
     assert licence["valid"] is False and licence["problems"] == ["revoked"]
+
+
+def test_a_problem_detail_with_values_is_translated_with_them_filled_in(client):
+    body = "[" * 100 + "]" * 100
+    for language, detail in (("zh-CN", "JSON 最多嵌套 64 层。"),
+                             ("en", "JSON may be nested at most 64 levels deep.")):
+        answer = client.post("/api/v1/residents", data=body, headers={
+            "Content-Type": "application/json", "Accept-Language": language})
+        assert answer.status_code == 400
+        assert answer.json["type"].endswith("/malformed-json")
+        assert answer.json["detail"] == detail
