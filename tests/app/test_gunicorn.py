@@ -1,6 +1,9 @@
 """The server as operators run it: gunicorn with the repository's settings. Two servers on
-one machine share no control socket, /metrics sums every worker, and SIGTERM stops a server
-promptly (its face children included)."""
+one machine share no control socket, /metrics sums every worker, SIGTERM stops a server
+promptly (its face children included), and a worker killed mid-load loses no scan it
+answered 201 for. On the embedded defaults the servers use a SQLite file; with
+DATABASE_URL and REDIS_URL set, a PostgreSQL database of their own and the Redis (or Redis
+Cluster) the suite runs on."""
 from __future__ import annotations
 
 import base64
@@ -23,6 +26,40 @@ BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.xdist_group("gunicorn")  # servers are heavy: one worker runs them
 
 
+_SERVICES: dict = {}
+
+
+def _services(tmp_path: Path, request) -> dict:
+    """Where the servers keep their data: a SQLite file, or on real services a PostgreSQL
+    database of their own (dropped at the end) and this test worker's Redis database."""
+    from tests.conftest import _admin, _redis_test_url, _worker_number
+
+    database_url = os.environ.get("DATABASE_URL")
+    worker = _worker_number(request.config)
+    if not database_url:
+        return {"DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}"}
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    name = f"{url.database}_gunicorn_{os.getpid()}_{worker}"
+    with _admin(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with _admin(url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    request.addfinalizer(drop)
+    found = {"DATABASE_URL": url.set(database=name).render_as_string(hide_password=False)}
+    if os.environ.get("REDIS_URL"):
+        found["REDIS_URL"] = _redis_test_url(os.environ["REDIS_URL"], worker)
+        for name in ("REDIS_CLUSTER", "REDIS_JOBS_URL"):
+            if os.environ.get(name):
+                found[name] = os.environ[name]
+    return found
+
+
 def _env(tmp_path: Path) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR",
@@ -30,7 +67,7 @@ def _env(tmp_path: Path) -> dict:
                           "REDIS_JOBS_URL")}
     env.update({
         "HOME": str(tmp_path / "home"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        **_SERVICES.get(str(tmp_path), {"DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}"}),
         "SECRET_KEY": "server-test-secret-" + "s" * 32,
         "ENCRYPTION_KEY": base64.b64encode(b"e" * 32).decode(),
         "LOG_LEVEL": "WARNING",
@@ -41,8 +78,9 @@ def _env(tmp_path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
+def migrated(tmp_path_factory, request):
     tmp_path = tmp_path_factory.mktemp("server")
+    _SERVICES[str(tmp_path)] = _services(tmp_path, request)
     env = _env(tmp_path)
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True, timeout=120)
@@ -173,7 +211,6 @@ def _workers(master: int) -> list[int]:
 
 def test_a_killed_worker_loses_no_accepted_scan(migrated, free_tcp_port_factory):
     import json
-    import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.helpers import registration_data
@@ -219,8 +256,13 @@ def test_a_killed_worker_loses_no_accepted_scan(migrated, free_tcp_port_factory)
             list(pool.map(scan_one, codes))
         assert killed.is_set()
         assert len(accepted) >= 8
-        with sqlite3.connect(migrated / "server.db") as database:
-            recorded = {row[0] for row in database.execute("SELECT id FROM scans")}
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(env["DATABASE_URL"].replace("postgresql://",
+                                                           "postgresql+psycopg://", 1))
+        with engine.connect() as database:
+            recorded = {row[0] for row in database.execute(text("SELECT id FROM scans"))}
+        engine.dispose()
         assert set(accepted) <= recorded  # every 201 has its durable record
     finally:
         server.stop()
