@@ -266,3 +266,40 @@ def test_a_killed_worker_loses_no_accepted_scan(migrated, free_tcp_port_factory)
         assert set(accepted) <= recorded  # every 201 has its durable record
     finally:
         server.stop()
+
+
+def test_sigterm_lets_a_request_in_flight_finish(migrated, free_tcp_port_factory):
+    import json
+
+    from tests.helpers import registration_data
+
+    env = _env(migrated)
+    point = json.loads(subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "service-point", "create", "Slow gate",
+         "--purpose", "identity-check"], cwd=ROOT, env=env, check=True, capture_output=True,
+        text=True, timeout=120).stdout)
+    # A batch that waits 1.5 s for company: the scan is in flight when SIGTERM comes.
+    server = Server(migrated, free_tcp_port_factory(), workers=1, SCAN_BATCH_WAIT_MS="1500",
+                    REGISTRATIONS_PER_ADDRESS="1000")
+    try:
+        person = registration_data()
+        assert _post(server, "/api/v1/residents", person)[0] == 201
+        tokens = _post(server, "/api/v1/auth/login",
+                       {"username": person["phone"], "password": person["password"]})[1]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}/api/v1/me/code",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            code = json.loads(r.read())["code"]
+        token = _post(server, "/api/v1/service-points/token", point)[1]["access_token"]
+        answer = {}
+        scanning = threading.Thread(target=lambda: answer.update(result=_post(
+            server, "/api/v1/scans", {"code": code, "purpose": "identity-check"}, token)))
+        scanning.start()
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        scanning.join(timeout=20)
+        assert answer["result"][0] == 201, answer
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        server.stop()
