@@ -47,14 +47,15 @@ def _admin(url):
     return psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True)
 
 
-def _postgres_test_url(base_url: str, worker: int, request) -> str:
-    """A fresh database of its own for this worker of this run, dropped when the run ends.
+def _postgres_test_url(base_url: str, worker: int, request, purpose: str = "test") -> str:
+    """A fresh database of its own for this worker of this run (and ``purpose``: the
+    suite's, or one a test's servers use), dropped when the run ends.
 
     The run's id is in the name, so two runs against one server do not drop each other's.
     """
     url = make_url(base_url.replace("postgres://", "postgresql://", 1))
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
-    name = f"{url.database}_test_{run}_{worker}"
+    name = f"{url.database}_{purpose}_{run}_{worker}"
     with _admin(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -32,26 +32,13 @@ _SERVICES: dict = {}
 def _services(tmp_path: Path, request) -> dict:
     """Where the servers keep their data: a SQLite file, or on real services a PostgreSQL
     database of their own (dropped at the end) and this test worker's Redis database."""
-    from tests.conftest import _admin, _redis_test_url, _worker_number
+    from tests.conftest import _postgres_test_url, _redis_test_url, _worker_number
 
     database_url = os.environ.get("DATABASE_URL")
     worker = _worker_number(request.config)
     if not database_url:
         return {"DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}"}
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
-    name = f"{url.database}_gunicorn_{os.getpid()}_{worker}"
-    with _admin(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with _admin(url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(drop)
-    found = {"DATABASE_URL": url.set(database=name).render_as_string(hide_password=False)}
+    found = {"DATABASE_URL": _postgres_test_url(database_url, worker, request, "gunicorn")}
     if os.environ.get("REDIS_URL"):
         found["REDIS_URL"] = _redis_test_url(os.environ["REDIS_URL"], worker)
         for name in ("REDIS_CLUSTER", "REDIS_JOBS_URL"):
