@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from catalog import applications, items, jobs, policies
 from catalog.schemas import (
     ApplicationCreateSchema,
@@ -62,7 +61,7 @@ def service_items(query):
 
 @blp.get("/service-items/<code>")
 @blp.response(200, ServiceItemSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 def service_item(code):
     """One service item: one item, one standard, everywhere"""
     item = items.get_item(code)
@@ -80,7 +79,7 @@ def bundles():
 
 @blp.get("/bundles/<code>")
 @blp.response(200, BundleSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 def bundle(code):
     """One bundle: its items and the union of their materials"""
     found = items.get_bundle(code)
@@ -115,8 +114,7 @@ def _with_name(application, body=application_body) -> dict:
 @blp.doc(security=BEARER)
 @blp.arguments(ApplicationCreateSchema)
 @blp.response(201, ApplicationSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: an unknown service item or bundle")
+@blp.alt_response(404, description="`not-found`: an unknown service item or bundle")
 @require(RESIDENT)
 def create_application(data):
     """Start an application for an item or a whole bundle: one form, pre-filled from my wallet
@@ -145,7 +143,7 @@ def my_applications():
 @blp.get("/me/applications/<application_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, ApplicationSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 @require(RESIDENT)
 def my_application(application_id):
     """One of my applications, with its timeline"""
@@ -156,9 +154,8 @@ def my_application(application_id):
 @blp.doc(security=BEARER)
 @blp.arguments(SubmitSchema)
 @blp.response(200, ApplicationSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`wrong-status`: not a draft")
+@blp.alt_response(404, description="`not-found`")
+@blp.alt_response(409, description="`wrong-status`: not a draft")
 @require(RESIDENT)
 def submit(data, application_id):
     """Submit: my one consent to share the materials of the whole item or bundle"""
@@ -189,10 +186,9 @@ def department_body(application, name: str | None = None) -> dict:
 @blp.doc(security=BEARER)
 @blp.arguments(DepartmentQueueQuerySchema, location="query")
 @blp.response(200, DepartmentApplicationSchema(many=True))
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`validation-error`: a bad `status` or `limit`")
+@blp.alt_response(401, description=_NOT_ACTIVE)
+@blp.alt_response(403, description=_NOT_ISSUER)
+@blp.alt_response(422, description="`validation-error`: a bad `status` or `limit`")
 @require(ISSUER)
 def department_queue(query):
     """The applications my department handles, oldest first: a work queue
@@ -208,9 +204,9 @@ def department_queue(query):
 @blp.get("/issuer/applications/<application_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, DepartmentApplicationSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_MINE)
+@blp.alt_response(401, description=_NOT_ACTIVE)
+@blp.alt_response(403, description=_NOT_ISSUER)
+@blp.alt_response(404, description=_NOT_MINE)
 @require(ISSUER)
 def department_application(application_id):
     """One application my department handles, with its timeline"""
@@ -221,13 +217,12 @@ def department_application(application_id):
 @blp.doc(security=BEARER)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, DepartmentApplicationSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ACTIVE)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_ISSUER)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description=_NOT_MINE)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`wrong-status`: a move the lifecycle does not allow "
+@blp.alt_response(401, description=_NOT_ACTIVE)
+@blp.alt_response(403, description=_NOT_ISSUER)
+@blp.alt_response(404, description=_NOT_MINE)
+@blp.alt_response(409, description="`wrong-status`: a move the lifecycle does not allow "
                               "(submitted → accepted or rejected; accepted → completed or rejected)")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+@blp.alt_response(422,
                   description="`validation-error`: a bad `status` or a `note` over 500 characters")
 @require(ISSUER)
 def move_application(data, application_id):
@@ -259,9 +254,8 @@ def my_policy_body(match, policy) -> dict:
 @blp.doc(security=BEARER)
 @blp.arguments(PolicyCreateSchema)
 @blp.response(201, PolicySchema)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-a-policy-publisher`")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+@blp.alt_response(403, description="`not-a-policy-publisher`")
+@blp.alt_response(422,
                   description="`validation-error` naming each rule with an unknown type, claim or op")
 @require(ISSUER)
 def publish_policy(data):
@@ -289,8 +283,7 @@ def my_policies():
 @blp.post("/me/policies/<policy_id>/accept")
 @blp.doc(security=BEARER)
 @blp.response(200, MyPolicySchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: not found for me, or no longer in force")
+@blp.alt_response(404, description="`not-found`: not found for me, or no longer in force")
 @require(RESIDENT)
 def accept_policy(policy_id):
     """Take up a policy found for me"""

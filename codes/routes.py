@@ -4,7 +4,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.responses import json_response
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from codes import devices, keys, render, scans, service, service_points
 from codes.format import PERSON
 from codes.schemas import (
@@ -90,8 +89,7 @@ def my_code_svg():
 @blp.post("/me/devices")
 @blp.doc(security=BEARER)
 @blp.response(201, DeviceSchema)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-devices`")
+@blp.alt_response(409, description="`too-many-devices`")
 @require(RESIDENT)
 def add_device():
     """Register a device for offline codes
@@ -108,7 +106,7 @@ def add_device():
 @blp.delete("/me/devices/<device_id>")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 @require(RESIDENT)
 def remove_device(device_id):
     """Remove a device: its offline codes stop working"""
@@ -130,7 +128,7 @@ def jwks():
 @blp.post("/service-points/token")
 @blp.arguments(ClientCredentialsSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description="`invalid-client`")
+@blp.alt_response(401, description="`invalid-client`")
 def service_point_token(data):
     """A service point's access token, for its client id and secret"""
     return service_points.issue_token(data["client_id"], data["client_secret"])
@@ -140,12 +138,10 @@ def service_point_token(data):
 @blp.doc(security=BEARER)
 @blp.arguments(ScanRequestSchema)
 @blp.response(201, ScanSchema)
-@blp.alt_response(400, schema=ProblemSchema, content_type=PROBLEM, description="`malformed-code`")
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`purpose-not-allowed` or `subject-suspended`")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`code-already-used`")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`invalid-code`, `code-expired` or `validation-error`")
+@blp.alt_response(400, description="`malformed-code`")
+@blp.alt_response(403, description="`purpose-not-allowed` or `subject-suspended`")
+@blp.alt_response(409, description="`code-already-used`")
+@blp.alt_response(422, description="`invalid-code`, `code-expired` or `validation-error`")
 @require(SERVICE_POINT)
 def scan(data):
     """Scan a code

@@ -20,7 +20,6 @@ from sqlalchemy import text
 from core import metrics
 from core.errors import problem_response
 from core.extensions import db
-from core.schemas import PROBLEM_JSON, ProblemSchema
 from core.store import redis_client
 
 blp = Blueprint("operations", __name__, description="Liveness, readiness and metrics")
@@ -63,8 +62,7 @@ def _run(app: Flask, check) -> str:
 
 @blp.get("/readyz")
 @blp.response(200, ReadySchema)
-@blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM_JSON,
-                  description="`service-unavailable`, with `checks` as in the 200 answer")
+@blp.alt_response(503, description="`service-unavailable`, with `checks` as in the 200 answer")
 def readyz():
     """Readiness: PostgreSQL and Redis answer within the deadline"""
     app = current_app._get_current_object()

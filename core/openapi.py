@@ -15,7 +15,8 @@ what the app's request checks can answer on any route, so no route has to repeat
 - every route: 503 ``service-unavailable`` with ``Retry-After`` (Redis or PostgreSQL down).
 
 Error responses a route documents itself (``@blp.alt_response(409, description=...)``) need
-no schema or content type: each is made ``application/problem+json`` with ``ProblemSchema``;
+no schema or content type: each is made ``application/problem+json`` with ``ProblemSchema``
+(and a 429 gets its ``Retry-After`` header);
 where one names the same status as a check above, both descriptions are kept.
 """
 from __future__ import annotations
@@ -108,6 +109,9 @@ class ErrorResponses(BasePlugin):
             for status, response in responses.items():
                 if int(status) >= 400 and isinstance(response, dict):
                     _as_problem(response)
+                    if int(status) == 429:  # every refusal to go on says when to try again
+                        response.setdefault("headers", {}).setdefault("Retry-After",
+                                                                      _RETRY_AFTER)
             names = ["ServiceUnavailable"] + (["NotFound"] if rule.arguments else [])
             if getattr(view, "bearer_check", None) is not None:
                 names += ["BearerTokenRefused", "WrongClientKind"]

@@ -5,8 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core.auth import BEARER, RESIDENT, require
-from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema, Rfc3339, Text
+from core.schemas import Rfc3339, Text
 from codes.format import ENTERPRISE, PROXIED
 from codes.schemas import CodeSchema
 from delegation import proxies, shown_codes
@@ -69,21 +68,16 @@ def _body(proxy, me: str, acting=None, principal=None) -> dict:
     return body
 
 
-_NOT_A_PROXY = {"schema": ProblemSchema, "content_type": PROBLEM, "description": "`not-a-proxy`"}
-_NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM, "description": "`not-found`"}
+_NOT_A_PROXY = {"description": "`not-a-proxy`"}
+_NOT_FOUND = {"description": "`not-found`"}
 
 
 @blp.post("/me/proxies")
 @blp.doc(security=BEARER)
 @blp.arguments(ProxyInviteSchema)
 @blp.response(201, ProxySchema)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-proxies` (5 each way), or `already-invited`")
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-attempts`: this account looked up "
-                              "`ID_NUMBER_LOOKUPS_PER_ACCOUNT` ID numbers in the window already",
-                  headers={"Retry-After": {"description": "Seconds until the window ends",
-                                           "schema": {"type": "integer", "minimum": 1}}})
+@blp.alt_response(409, description="`too-many-proxies` (5 each way), or `already-invited`")
+@blp.alt_response(429, description=identity.LOOKUPS_REFUSED)
 @require(RESIDENT)
 def invite(data):
     """Invite a resident, by ID number, so that I act for them
@@ -125,10 +119,9 @@ def get_proxy(proxy_id):
 @blp.post("/me/proxies/<proxy_id>/accept")
 @blp.doc(security=BEARER)
 @blp.response(200, ProxySchema)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-a-proxy`, or `guardian-required` (a minor accepting)")
+@blp.alt_response(403, description="`not-a-proxy`, or `guardian-required` (a minor accepting)")
 @blp.alt_response(404, **_NOT_FOUND)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`not-invited`")
+@blp.alt_response(409, description="`not-invited`")
 @require(RESIDENT)
 def accept(proxy_id):
     """Accept: the invited person, or for a minor their guardian"""
@@ -165,10 +158,8 @@ def proxy_code(proxy_id):
 @blp.get("/enterprises/<enterprise_id>/code")
 @blp.doc(security=BEARER)
 @blp.response(200, CodeSchema)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`scope-missing`, or `enterprise-not-verified`")
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: no such enterprise, or I am not a member of it")
+@blp.alt_response(403, description="`scope-missing`, or `enterprise-not-verified`")
+@blp.alt_response(404, description="`not-found`: no such enterprise, or I am not a member of it")
 @require(RESIDENT)
 def enterprise_code(enterprise_id):
     """The enterprise's code, for members with `show-code`

@@ -8,11 +8,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core.auth import BEARER, RESIDENT, require
-from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema, Rfc3339, Text
+from core.schemas import Rfc3339, Text
 from enterprises import service as enterprises
 from enterprises import wallet as enterprise_holdings
 from enterprises.models import ROLES, SCOPES
+from identity import service as identity
 from wallet.schemas import WalletItemSchema
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1",
@@ -61,24 +61,19 @@ def _member_body(member, person=None) -> dict:
             "expires_at": member.expires_at,
             "added_at": member.created_at}
     if person is not None:
-        from identity import service as identity
-
         body.update(display_name=identity.display_name(person), id_number=person.id_number_masked)
     return body
 
 
-_NOT_FOUND = {"schema": ProblemSchema, "content_type": PROBLEM,
-              "description": "`not-found`: no such enterprise, or I am not a member of it"}
-_FORBIDDEN = {"schema": ProblemSchema, "content_type": PROBLEM,
-              "description": "`scope-missing`, or `enterprise-not-verified`"}
+_NOT_FOUND = {"description": "`not-found`: no such enterprise, or I am not a member of it"}
+_FORBIDDEN = {"description": "`scope-missing`, or `enterprise-not-verified`"}
 
 
 @blp.post("/enterprises")
 @blp.doc(security=BEARER)
 @blp.arguments(EnterpriseCreateSchema)
 @blp.response(201, EnterpriseSchema)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`already-registered`: an enterprise with this USCC exists")
+@blp.alt_response(409, description="`already-registered`: an enterprise with this USCC exists")
 @require(RESIDENT)
 def register(data):
     """Register an enterprise
@@ -130,13 +125,8 @@ def list_members(enterprise_id):
 @blp.response(201, MemberSchema)
 @blp.alt_response(403, **_FORBIDDEN)
 @blp.alt_response(404, **_NOT_FOUND)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`already-member`, or `legal-representative`")
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-attempts`: this account looked up "
-                              "`ID_NUMBER_LOOKUPS_PER_ACCOUNT` ID numbers in the window already",
-                  headers={"Retry-After": {"description": "Seconds until the window ends",
-                                           "schema": {"type": "integer", "minimum": 1}}})
+@blp.alt_response(409, description="`already-member`, or `legal-representative`")
+@blp.alt_response(429, description=identity.LOOKUPS_REFUSED)
 @require(RESIDENT)
 def add_member(data, enterprise_id):
     """Delegate to a resident, by ID number, with a role, scopes and an expiry
@@ -156,8 +146,7 @@ def add_member(data, enterprise_id):
 @blp.response(204)
 @blp.alt_response(403, **_FORBIDDEN)
 @blp.alt_response(404, **_NOT_FOUND)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`legal-representative`: that membership cannot be revoked")
+@blp.alt_response(409, description="`legal-representative`: that membership cannot be revoked")
 @require(RESIDENT)
 def revoke_member(enterprise_id, member_id):
     """Revoke a membership: it stops working at once"""

@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
 from core import signals
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema, Rfc3339, Text
+from core.schemas import Rfc3339, Text
 from identity import face, reauthentication, service
 from identity.schemas import TokenPairSchema
 
@@ -121,20 +121,16 @@ def _current_person():
 @face_blp.arguments(EnrolFormSchema, location="form")
 @face_blp.arguments(ImageSchema, location="files")
 @face_blp.response(204)
-@face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`reauthentication-required`: no `password`, or a wrong "
+@face_blp.alt_response(401, description="`reauthentication-required`: no `password`, or a wrong "
                                    "one (counted as a failed sign-in); nothing changes. Or "
                                    "the bearer token is missing or invalid")
-@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`consent-required`, `face-mismatch` (the resident ID's "
+@face_blp.alt_response(422, description="`consent-required`, `face-mismatch` (the resident ID's "
                                    "portrait is someone else), " + _IMAGE_PROBLEMS)
-@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`too-many-attempts`: the account's password sign-in is "
+@face_blp.alt_response(429, description="`too-many-attempts`: the account's password sign-in is "
                                    "locked for this address; nothing was checked",
                        headers=_RETRY_AFTER)
-@face_blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`payload-too-large`: over 10 MB")
-@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.alt_response(413, description="`payload-too-large`: over 10 MB")
+@face_blp.alt_response(503, **_BUSY)
 @face_blp.doc(security=BEARER, **_multipart(EnrolUploadSchema))
 @require(RESIDENT)
 def enrol(form, files):
@@ -172,8 +168,7 @@ def remove():
 @face_blp.post("/auth/face/challenge")
 @face_blp.arguments(ChallengeRequestSchema)
 @face_blp.response(200, ChallengeSchema)
-@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`too-many-attempts`: this address asked for too many "
+@face_blp.alt_response(429, description="`too-many-attempts`: this address asked for too many "
                                    "challenges this minute",
                        headers=_RETRY_AFTER)
 def challenge(data):
@@ -185,17 +180,15 @@ def challenge(data):
 @face_blp.arguments(FaceLoginFormSchema, location="form")
 @face_blp.arguments(ImageSchema, location="files")
 @face_blp.response(200, TokenPairSchema)
-@face_blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`invalid-challenge` (unknown, expired, used or another "
+@face_blp.alt_response(401, description="`invalid-challenge` (unknown, expired, used or another "
                                    "username's), `device-required` (no valid `device_proof` "
                                    "from a device of the account: a photo alone never signs "
                                    "in; counted as a failure) or `face-mismatch`")
-@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
-@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`too-many-attempts`: after 5 failures in a row, each "
+@face_blp.alt_response(422, description=_IMAGE_PROBLEMS)
+@face_blp.alt_response(429, description="`too-many-attempts`: after 5 failures in a row, each "
                                    "further one locks twice as long; nothing was checked",
                        headers=_RETRY_AFTER)
-@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.alt_response(503, **_BUSY)
 @face_blp.doc(**_multipart(FaceLoginUploadSchema))
 def face_login(form, files):
     """Sign in with a face, a fresh challenge and the phone's proof
@@ -216,14 +209,11 @@ def face_login(form, files):
 @face_blp.post("/scans/<scan_id>/face")
 @face_blp.arguments(ImageSchema, location="files")
 @face_blp.response(200, FaceCheckSchema)
-@face_blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                       description="not a live scan of this service point")
-@face_blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`no-face-enrolled`: the holder has no enrolled face")
-@face_blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_IMAGE_PROBLEMS)
-@face_blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                       description="`too-many-attempts`: this scan had all its face checks")
-@face_blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, **_BUSY)
+@face_blp.alt_response(404, description="not a live scan of this service point")
+@face_blp.alt_response(409, description="`no-face-enrolled`: the holder has no enrolled face")
+@face_blp.alt_response(422, description=_IMAGE_PROBLEMS)
+@face_blp.alt_response(429, description="`too-many-attempts`: this scan had all its face checks")
+@face_blp.alt_response(503, **_BUSY)
 @face_blp.doc(security=BEARER)
 @require(SERVICE_POINT)
 def counter_check(files, scan_id):

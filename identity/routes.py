@@ -4,7 +4,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
 from core.ratelimit import per_address
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import assurance, service, sessions
 from identity.errors import InvalidToken
 from identity.schemas import (
@@ -27,13 +26,10 @@ def _current_person():
 @blp.post("/residents")
 @blp.arguments(RegistrationSchema)
 @blp.response(201, ProfileSchema)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`already-registered`: the ID number or phone is taken")
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
+@blp.alt_response(409, description="`already-registered`: the ID number or phone is taken")
+@blp.alt_response(429,
                   description="`too-many-attempts`: this address tried `REGISTRATIONS_PER_ADDRESS` "
-                              "registrations in the window already",
-                  headers={"Retry-After": {"description": "Seconds until the window ends",
-                                           "schema": {"type": "integer", "minimum": 1}}})
+                              "registrations in the window already")
 def register(data):
     """Register a resident
 
@@ -51,14 +47,9 @@ def register(data):
 @blp.post("/auth/login")
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`invalid-credentials` or `otp-required`")
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`subject-suspended`")
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-attempts`: the password was not even checked",
-                  headers={"Retry-After": {"description": "Seconds to wait (at least 1)",
-                                           "schema": {"type": "integer", "minimum": 1}}})
+@blp.alt_response(401, description="`invalid-credentials` or `otp-required`")
+@blp.alt_response(403, description="`subject-suspended`")
+@blp.alt_response(429, description="`too-many-attempts`: the password was not even checked")
 def login(data):
     """Sign in with an ID number or phone number, a password and, when on, a one-time password"""
     tokens = service.sign_in(data["username"], data["password"], data["otp"],
@@ -69,8 +60,7 @@ def login(data):
 @blp.post("/auth/refresh")
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`token-reused` (the sign-in is revoked), `token-revoked`, "
+@blp.alt_response(401, description="`token-reused` (the sign-in is revoked), `token-revoked`, "
                               "`token-expired` or `invalid-token`")
 @blp.doc(security=BEARER)
 def refresh(data):
@@ -95,8 +85,7 @@ def logout():
 
 @blp.post("/auth/totp")
 @blp.response(200, TotpSetupSchema)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`totp-already-enabled`")
+@blp.alt_response(409, description="`totp-already-enabled`")
 @blp.doc(security=BEARER)
 @require(RESIDENT)
 def start_totp():
@@ -108,8 +97,7 @@ def start_totp():
 @blp.post("/auth/totp/confirm")
 @blp.arguments(OtpSchema)
 @blp.response(204)
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`totp-already-enabled` or `totp-not-started`")
+@blp.alt_response(409, description="`totp-already-enabled` or `totp-not-started`")
 @blp.doc(security=BEARER)
 @require(RESIDENT)
 def confirm_totp(data):

@@ -217,6 +217,11 @@ def get_person_by_id_number(id_number: str) -> Person | None:
         select(Person).where(Person.id_number_index == index)).scalar_one_or_none()
 
 
+# How the routes that look a resident up by ID number document their 429.
+LOOKUPS_REFUSED = ("`too-many-attempts`: this account looked up `ID_NUMBER_LOOKUPS_PER_ACCOUNT` "
+                   "ID numbers in the window already")
+
+
 def find_resident_for(caller_id: str, id_number: str) -> Person | None:
     """The person registered with this (valid) ID number, or None, for a signed-in resident
     who names someone (a proxy invitation, an enterprise delegation).

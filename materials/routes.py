@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.errors import NotFound
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from delegation import answering
 from materials import service as consents
 from materials.schemas import (
@@ -27,7 +26,7 @@ blp = Blueprint("materials", __name__, url_prefix="/api/v1",
 @blp.doc(security=BEARER)
 @blp.arguments(MaterialRequestSchema)
 @blp.response(201, MaterialRequestCreatedSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
+@blp.alt_response(404,
                   description="`not-found`: no live scan of this service point; an unknown service item")
 @require(SERVICE_POINT)
 def request_materials(data, scan_id):
@@ -51,7 +50,7 @@ def request_materials(data, scan_id):
 @blp.get("/scans/<scan_id>/requests/<request_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, RequestStateSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 @require(SERVICE_POINT)
 def request_state(scan_id, request_id):
     """The answer to a material request, and once approved the materials
@@ -82,9 +81,8 @@ def my_consents(query):
 @blp.post("/me/consents/<consent_id>/approve")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: not mine, or expired")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@blp.alt_response(404, description="`not-found`: not mine, or expired")
+@blp.alt_response(409, description="`already-answered`")
 @require(RESIDENT)
 def approve(consent_id):
     """Approve: the asking service point may fetch those materials until the request expires"""
@@ -94,9 +92,8 @@ def approve(consent_id):
 @blp.post("/me/consents/<consent_id>/deny")
 @blp.doc(security=BEARER)
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: not mine, or expired")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-answered`")
+@blp.alt_response(404, description="`not-found`: not mine, or expired")
+@blp.alt_response(409, description="`already-answered`")
 @require(RESIDENT)
 def deny(consent_id):
     """Deny: nothing is shared"""

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
 from core.errors import NotFound
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity.errors import InvalidToken
 from partners import device, service
 from partners.schemas import LoginRequestSchema, PartnerSchema
@@ -42,10 +41,8 @@ def _answer(user_code: str, approved: bool) -> None:
         remember_subject(client, person.id)
 
 
-_NOT_FOUND = dict(schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: unknown, expired or already answered")
-_THROTTLED = dict(schema=ProblemSchema, content_type=PROBLEM,
-                  description="`too-many-attempts`: too many unknown codes tried")
+_NOT_FOUND = {"description": "`not-found`: unknown, expired or already answered"}
+_THROTTLED = {"description": "`too-many-attempts`: too many unknown codes tried"}
 
 
 @blp.get("/me/logins/<user_code>")
@@ -100,8 +97,7 @@ def my_partners():
 
 @blp.delete("/me/partners/<client_id>")
 @blp.response(204)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: no consent with this partner")
+@blp.alt_response(404, description="`not-found`: no consent with this partner")
 @blp.doc(security=BEARER)
 @require(RESIDENT)
 def withdraw(client_id):

@@ -9,8 +9,6 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from core.auth import BEARER, RESIDENT, require
-from core.schemas import PROBLEM_JSON as PROBLEM
-from core.schemas import ProblemSchema
 from identity import service as identity
 from signatures import ca as signing_ca
 from signatures import service, verify
@@ -80,10 +78,10 @@ def ca_chain():
 @blp.arguments(SignFormSchema, location="form")
 @blp.arguments(DocumentSchema, location="files")
 @blp.doc(security=BEARER, responses={"201": _SIGNED_PDF}, **_multipart(SignUploadSchema))
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_STEP_UP)
-@blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM, description=_TOO_LARGE)
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_PDF_PROBLEMS)
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM, description=_LOCKED)
+@blp.alt_response(401, description=_STEP_UP)
+@blp.alt_response(413, description=_TOO_LARGE)
+@blp.alt_response(422, description=_PDF_PROBLEMS)
+@blp.alt_response(429, description=_LOCKED)
 @require(RESIDENT)
 def sign(form, files):
     """Sign a PDF as myself, confirmed with my password or a one-time password
@@ -104,15 +102,13 @@ def sign(form, files):
 @blp.arguments(SealFormSchema, location="form")
 @blp.arguments(DocumentSchema, location="files")
 @blp.doc(security=BEARER, responses={"201": _SIGNED_PDF}, **_multipart(SealUploadSchema))
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description=_STEP_UP)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`scope-missing`: my membership has no `seal` scope; or "
+@blp.alt_response(401, description=_STEP_UP)
+@blp.alt_response(403, description="`scope-missing`: my membership has no `seal` scope; or "
                               "`enterprise-not-verified`")
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: not a live member of this enterprise")
-@blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM, description=_TOO_LARGE)
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=_PDF_PROBLEMS)
-@blp.alt_response(429, schema=ProblemSchema, content_type=PROBLEM, description=_LOCKED)
+@blp.alt_response(404, description="`not-found`: not a live member of this enterprise")
+@blp.alt_response(413, description=_TOO_LARGE)
+@blp.alt_response(422, description=_PDF_PROBLEMS)
+@blp.alt_response(429, description=_LOCKED)
 @require(RESIDENT)
 def seal(form, files, enterprise_id):
     """Seal a PDF with the enterprise's electronic seal (legal representative, or a member
@@ -138,8 +134,7 @@ def my_signatures():
 
 @blp.get("/evidence/<sha256>")
 @blp.response(200, EvidenceSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: no document with this SHA-256 was signed here")
+@blp.alt_response(404, description="`not-found`: no document with this SHA-256 was signed here")
 def evidence(sha256):
     """Whether a document with this SHA-256 (hex) was signed or sealed here; names nobody"""
     found = service.evidence(sha256)
@@ -150,9 +145,8 @@ def evidence(sha256):
 @blp.arguments(DocumentSchema, location="files")
 @blp.response(200, VerificationSchema)
 @blp.doc(**_multipart(DocumentSchema))
-@blp.alt_response(413, schema=ProblemSchema, content_type=PROBLEM, description=_TOO_LARGE)
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-a-pdf`, `encrypted-pdf` or `broken-pdf`")
+@blp.alt_response(413, description=_TOO_LARGE)
+@blp.alt_response(422, description="`not-a-pdf`, `encrypted-pdf` or `broken-pdf`")
 def verify_signatures(files):
     """Check every signature in a PDF: who, when, whether intact and trusted, and whether the
     platform holds evidence of it

@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 
 from core.auth import BEARER, ISSUER, RESIDENT, require
 from core.errors import NotFound
-from core.schemas import PROBLEM_JSON as PROBLEM, ProblemSchema
 from identity import service as identity
 from wallet import issuers, service, status, verify
 from wallet.models import CARD
@@ -49,7 +48,7 @@ def _item(credential, ctype, issuer, claims: dict) -> dict:
 @blp.post("/issuers/token")
 @blp.arguments(ClientCredentialsSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=ProblemSchema, content_type=PROBLEM, description="`invalid-client`")
+@blp.alt_response(401, description="`invalid-client`")
 def issuer_token(data):
     """An issuer's access token, for its client id and secret"""
     return issuers.issue_token(data["client_id"], data["client_secret"])
@@ -59,8 +58,8 @@ def issuer_token(data):
 @blp.doc(security=BEARER)
 @blp.arguments(IssueSchema)
 @blp.response(201, IssuedSchema)
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description="`type-not-allowed`")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+@blp.alt_response(403, description="`type-not-allowed`")
+@blp.alt_response(422,
                   description="`validation-error` naming unknown or missing claims; `unknown-type`")
 @require(ISSUER)
 def issue(data):
@@ -83,9 +82,8 @@ def issue(data):
 @blp.doc(security=BEARER)
 @blp.arguments(RevokeSchema)
 @blp.response(200, RevokedSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`not-found`: not a credential of this issuer")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="`already-revoked`")
+@blp.alt_response(404, description="`not-found`: not a credential of this issuer")
+@blp.alt_response(409, description="`already-revoked`")
 @require(ISSUER)
 def revoke(data, credential_id):
     """Revoke a credential: its status list bit flips at once"""
@@ -114,7 +112,7 @@ def my_wallet():
 @blp.get("/me/wallet/<credential_id>")
 @blp.doc(security=BEARER)
 @blp.response(200, CredentialSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 @require(RESIDENT)
 def my_credential(credential_id):
     """One credential in full, with its signature"""
@@ -129,9 +127,8 @@ def my_credential(credential_id):
 @blp.doc(security=BEARER)
 @blp.arguments(PresentationRequestSchema)
 @blp.response(201, PresentationSchema)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
-@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM,
-                  description="`credential-not-usable`: revoked, expired or not yet valid")
+@blp.alt_response(404, description="`not-found`")
+@blp.alt_response(409, description="`credential-not-usable`: revoked, expired or not yet valid")
 @require(RESIDENT)
 def present(data, credential_id):
     """Show chosen claims of a credential (亮证)
@@ -176,7 +173,7 @@ def trust_list():
 
 @blp.get("/issuers/<issuer_id>")
 @blp.response(200)
-@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="`not-found`")
+@blp.alt_response(404, description="`not-found`")
 def issuer_entry(issuer_id):
     """One issuer as the trust list names it: what a credential's `iss` points at"""
     return issuers.trust_entry(_base_url(), issuer_id)
