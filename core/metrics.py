@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -76,15 +75,6 @@ def counted(counter: Counter, ok: str = "ok", **labels):
                 return fn(*args, **kwargs)
         return wrapper
     return decorate
-
-
-@contextmanager
-def timed(histogram: Histogram) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        histogram.observe(time.perf_counter() - started)
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
