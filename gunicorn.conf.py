@@ -2,7 +2,8 @@
 
 Read from the environment: PORT (default 5000), BIND (default 127.0.0.1:$PORT),
 WEB_CONCURRENCY (worker processes when REDIS_URL is set; default two per core),
-GUNICORN_THREADS (threads per worker, default 4), GUNICORN_MAX_REQUESTS (requests before a
+GUNICORN_THREADS (threads per worker, default 4), GUNICORN_READY_DIR (each worker marks
+itself ready there: ``post_worker_init``), GUNICORN_MAX_REQUESTS (requests before a
 worker is recycled, default 1,000,000), GUNICORN_CONTROL_SOCKET (a path for gunicorn's
 control socket; unset, there is none), PROMETHEUS_MULTIPROC_DIR (where the workers' metrics
 meet; unset, a fresh folder per server, removed when it stops), LOG_LEVEL.
@@ -57,8 +58,17 @@ max_requests_jitter = max_requests // 20
 
 def post_worker_init(worker):
     """Start this worker's face-analysis children now, in the background, so the first face
-    request does not wait the second or two they take to load the models."""
+    request does not wait the second or two they take to load the models.
+
+    With GUNICORN_READY_DIR set, each worker also leaves a file named by its pid there once
+    its app is loaded: whoever starts the server (the benchmarks) can wait for every worker
+    before sending load, so that no worker still booting misses its share of connections."""
     import threading
+
+    ready_dir = os.environ.get("GUNICORN_READY_DIR")
+    if ready_dir:
+        with open(os.path.join(ready_dir, str(worker.pid)), "w"):
+            pass
 
     if "FACE_MAX_CONCURRENT" not in getattr(worker.wsgi, "config", {}):
         return  # not the OneCode app (the benchmarks' bare Flask baseline runs here too)

@@ -98,6 +98,7 @@ def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: 
     from core.extensions import db
     from core.tokens import start_session
     from codes.scans import scan_code
+    from codes.service_points import get_service_point
     from codes.service import issue_code
     from identity.service import register_resident, resident_claims
     from materials import service as consents
@@ -113,10 +114,11 @@ def _prepare_requests(app, per_resident: int, service_point_id: str, issuer_id: 
             db.session.commit()
             token = start_session(person.id, resident_claims(person))["access_token"]
             for _ in range(per_resident):
-                scan = scan_code(service_point_id, issue_code(person.handle).code, PURPOSE).scan
-                request = consents.request_materials(service_point_id, scan.id, ["resident-id"])
+                scan_id = scan_code(get_service_point(service_point_id), issue_code(person.handle).code,
+                                    PURPOSE).scan_id
+                request = consents.request_materials(service_point_id, scan_id, ["resident-id"])
                 db.session.commit()
-                prepared.append((token, request.consent_id, scan.id, request.id))
+                prepared.append((token, request.consent_id, scan_id, request.id))
         audit.seal()
     return prepared
 

@@ -137,8 +137,14 @@ def bench_env(database_url: str, redis_url: str, **extra) -> dict:
 
 @contextmanager
 def gunicorn(app_spec: str, port: int, env: dict):
-    """Serve ``app_spec`` with the repository's gunicorn.conf.py until the block ends."""
-    env = dict(env, PORT=str(port))
+    """Serve ``app_spec`` with the repository's gunicorn.conf.py until the block ends, once
+    every worker has loaded the app (a worker still booting when wrk opens its connections
+    would get none of them, and the run would measure one worker)."""
+    ready_dir = tempfile.mkdtemp(prefix="gunicorn-ready-")
+    env = dict(env, PORT=str(port), GUNICORN_READY_DIR=ready_dir)
+    # As gunicorn.conf.py counts them.
+    workers = (int(env.get("WEB_CONCURRENCY", os.cpu_count() * 2)) if env.get("REDIS_URL")
+               else 1)
     proc = subprocess.Popen(
         [str(PYTHON_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), app_spec],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -150,7 +156,13 @@ def gunicorn(app_spec: str, port: int, env: dict):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing-here", timeout=1)
             except urllib.error.HTTPError:
-                break  # any HTTP answer means it is serving
+                # Any HTTP answer means a worker serves; then wait for all of them.
+                if len(os.listdir(ready_dir)) >= workers:
+                    break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn's workers did not all start")
+                time.sleep(0.2)
+                continue
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
@@ -159,6 +171,7 @@ def gunicorn(app_spec: str, port: int, env: dict):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        shutil.rmtree(ready_dir, ignore_errors=True)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 from flask import g, make_response
 from flask_smorest import Blueprint
 
+from core import clock
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.responses import json_response
 from codes import devices, keys, render, scans, service, service_points
@@ -136,13 +137,13 @@ def service_point_token(data):
 
 @blp.post("/scans")
 @blp.doc(security=BEARER)
-@blp.arguments(ScanRequestSchema)
+@blp.arguments(ScanRequestSchema())  # one instance: no schema built per scan
 @blp.response(201, ScanSchema)
 @blp.alt_response(400, description="`malformed-code`")
 @blp.alt_response(403, description="`purpose-not-allowed` or `subject-suspended`")
 @blp.alt_response(409, description="`code-already-used`")
 @blp.alt_response(422, description="`invalid-code`, `code-expired` or `validation-error`")
-@require(SERVICE_POINT)
+@require(SERVICE_POINT, cached_client=True)
 def scan(data):
     """Scan a code
 
@@ -150,10 +151,9 @@ def scan(data):
     and has not expired; its holder exists and is not suspended; it was not used before. The
     answer names the holder as a service point may see them (masked name).
     """
-    result = scans.scan_code(g.principal_id, data["code"], data["purpose"])
-    body = {"scan_id": result.scan.id, "subject": result.subject,
-            "expires_at": result.scan.expires_at}
-    return body
+    result = scans.scan_code(g.client, data["code"], data["purpose"])
+    return json_response({"scan_id": result.scan_id, "subject": result.subject,
+                          "expires_at": clock.rfc3339(result.expires_at)}, status=201)
 
 
 @blp.get("/me/scans")

@@ -1,22 +1,37 @@
-"""Group commit of scans: the rows of concurrent scans written in one statement and one commit.
+"""Group commit of scans: the rest of many concurrent scans done at once, in one commit.
 
-A scan is the platform's hottest write, and one synchronous commit per request caps it. So,
-on PostgreSQL, each web worker process keeps one writer thread. A request that accepted a
-code hands its row to the writer and waits; the writer takes what arrived within
-``SCAN_BATCH_WAIT_MS`` (at most ``SCAN_BATCH_MAX`` rows), writes them all in one
-``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING nonce`` with their audit entries, commits
-once, and then answers each request for its own row: written (the request answers 201), or
-its nonce was there already (409 ``code-already-used``: the promise that outlives Redis).
+A scan is the platform's hottest write, and one synchronous commit per request caps it. So
+each web worker process keeps one writer thread. A request whose code parsed, verified and
+has not expired (``codes.scans``, steps 1 to 4) hands a ``Pending`` scan to the writer and
+waits. The writer takes what arrived within ``SCAN_BATCH_WAIT_MS`` (at most
+``SCAN_BATCH_MAX`` scans) and, for all of them together:
 
-Nothing is answered before the commit that holds it, so a worker killed at any moment loses
-no scan it answered 201 for; a request that was waiting gets no answer (its client retries
-with a new code). The batch is a transaction of its own, apart from the request's: a scan that
-writes anything else (a code shown by a proxy or a member names who showed it; an offline code
-spends its device step) keeps the synchronous path, in the request's unit of work, and so
-does a request that wrote anything before the scan. A request hands its row over only after
-ending its read-only transaction (``unit_of_work.release_if_read_only``): it holds no
-connection while it waits, and on SQLite, which takes its one write lock at the start of
-every transaction, not that lock either.
+1. reads the service points and the people the codes name, in the batch's transaction: a
+   service point disabled since its worker's snapshot, or no longer in the token's
+   generation, gets its scan refused (401 ``client-disabled`` / ``revoked-token``), a person
+   missing or not active ``invalid-code``, a suspended one ``subject-suspended``;
+2. spends the codes' nonces with one Redis pipeline of ``SET NX`` (the same code twice in a
+   batch: the first wins; a code spent before: ``code-already-used``);
+3. writes the rows in one ``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING nonce`` with
+   their audit entries, and commits once (a nonce on record already: ``code-already-used``,
+   the promise that outlives Redis);
+4. then, with one more pipeline, drops the holders' cached codes (their phones show new
+   ones) and renews their change stamps, has the audit entries sealed, and answers each
+   request for its own scan.
+
+Nothing is answered 201 before the commit that holds its row, so a worker killed at any
+moment loses no scan it answered 201 for; a request that was waiting gets no answer (its
+client scans a new code). When the batch cannot be written, every request of it gets the
+error (503 for a database or Redis that is down) and the nonces it spent are released, best
+effort; the unique nonce still keeps each code to one accepted scan.
+
+The batch is a transaction of its own, apart from the request's: a scan that writes anything
+else (a code shown by a proxy or a member names who showed it; an offline code spends its
+device step) keeps the synchronous path, in the request's unit of work, and so does a request
+that wrote anything before the scan. A request hands its scan over only after ending its
+read-only transaction (``unit_of_work.release_if_read_only``): it holds no connection while it
+waits, and on SQLite, which takes its one write lock at the start of every transaction, not
+that lock either.
 """
 from __future__ import annotations
 
@@ -26,16 +41,51 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 
+import redis
 from flask import Flask
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import audit, changes, clock
-from core.errors import ServiceUnavailable
+from core.auth import check_client_state
+from core.errors import Problem, ServiceUnavailable
 from core.extensions import db
-from codes.models import Scan
+from core.ids import new_id
+from core.store import redis_client
+from codes.errors import CodeAlreadyUsed
+from codes import scan_store
+from codes.scan_rules import nonce_key, nonce_seconds, person_subject
+from codes.service import code_key
 
 log = logging.getLogger(__name__)
+
+# A writer idle this long gives its connection back to the pool.
+_KEEP_SECONDS = 1.0
+
+
+@dataclass
+class Pending:
+    """A scan handed to the writer: its ``scans`` row without ``person_id`` (the writer fills
+    it in), the code's subject handle and expiry, and the generation of the service point's
+    token."""
+
+    row: dict
+    handle: str
+    generation: int
+    exp: int
+
+
+class Expected:
+    """A scan on its way to a writer (``ScanWriter.expect``)."""
+
+    def __init__(self, writer: "ScanWriter"):
+        self._writer = writer
+        self._open = True
+
+    def done(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer._arrived()
 
 
 class ScanWriter:
@@ -49,13 +99,30 @@ class ScanWriter:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._coming = 0  # scans on their way (``expect``), not handed over yet
+        self._conn = None
 
-    def write(self, row: dict, timeout: float) -> bool:
-        """Write ``row`` (a ``scans`` row with its ``id`` and ``nonce``) in the next batch and
-        wait for its commit: True when written, False when its nonce was recorded already."""
+    def expect(self) -> "Expected":
+        """Note a scan on its way to this writer (its code still being checked): a batch
+        waits for the scans on their way, and only for them (``SCAN_BATCH_WAIT_MS`` at
+        most). The caller calls ``done()`` on what this returns when it leaves; ``write``
+        does it on handing its scan over."""
+        with self._lock:
+            self._coming += 1
+        return Expected(self)
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._coming -= 1
+
+    def write(self, pending: Pending, timeout: float, expected: Expected | None = None) -> dict:
+        """Take ``pending`` in the next batch and wait for its commit: the scan's subject as
+        the scanner sees it, or the scan's problem raised."""
         self._ensure_thread()
         future: Future = Future()
-        self._queue.put((row, future))
+        self._queue.put((pending, future))
+        if expected is not None:
+            expected.done()  # after the put: the writer never misses a scan it waited for
         try:
             return future.result(timeout=timeout)
         except TimeoutError:
@@ -76,61 +143,137 @@ class ScanWriter:
     def _run(self) -> None:
         with self.app.app_context():
             while True:
-                batch = [self._queue.get()]
-                deadline = time.monotonic() + self.wait_seconds
-                while len(batch) < self.batch_max:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    try:
-                        batch.append(self._queue.get(timeout=left))
-                    except queue.Empty:
-                        break
-                self._write(batch)
+                try:
+                    first = self._queue.get(timeout=_KEEP_SECONDS)
+                except queue.Empty:
+                    self._drop_connection()  # idle: back to the pool (and its pre-ping)
+                    first = self._queue.get()
+                self._write(self._gather(first))
+
+    def _gather(self, first) -> list:
+        """The batch: what is queued, and the scans on their way, waited for until the
+        window closes; at once when none is on its way."""
+        batch = [first]
+        deadline = time.monotonic() + self.wait_seconds
+        while len(batch) < self.batch_max:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            left = deadline - time.monotonic()
+            if self._coming <= 0 or left <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=left))
+            except queue.Empty:
+                break
+        return batch
+
+    def _connection(self):
+        """The writer's connection, kept while batches come (a checkout per batch would
+        ping the database each time); a fresh one from the pool after an idle second. On
+        PostgreSQL it runs in autocommit: a batch is one statement (``codes.scan_store``)."""
+        if self._conn is None:
+            connection = db.engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = connection
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception as exc:  # noqa: BLE001 - a dead connection: the pool discards it
+                log.warning("scan writer's connection not closed cleanly",
+                            extra={"error_type": type(exc).__name__})
+            self._conn = None
 
     def _write(self, batch: list) -> None:
-        rows, first = [], {}
-        for row, _future in batch:
-            if row["nonce"] not in first:  # the same code twice in one batch: the first wins
-                first[row["nonce"]] = row["id"]
-                rows.append(row)
         try:
-            with db.engine.begin() as connection:
-                dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-                written = {nonce for (nonce,) in connection.execute(
-                    dialect.insert(Scan.__table__).values(rows)
-                    .on_conflict_do_nothing(index_elements=["nonce"])
-                    .returning(Scan.__table__.c.nonce))}
-                entries = [{"at": row["created_at"], "action": "scan",
-                            "refs": {"scan": row["id"], "service_point": row["service_point_id"],
-                                     "person": row["person_id"]}}
-                           for row in rows if row["nonce"] in written]
-                if entries:
-                    connection.execute(audit.AuditEntry.__table__.insert(), entries)
+            answers = self._write_batch([pending for pending, _future in batch])
         except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
-            log.error("scan batch not written", extra={"rows": len(rows),
+            log.error("scan batch not written", extra={"scans": len(batch),
                                                        "error_type": type(exc).__name__})
-            for _row, future in batch:
+            for _pending, future in batch:
                 future.set_exception(exc)
             return
-        # As the request's unit of work does: stamps and the seal after the commit, before
-        # the answers (the rows are committed whatever happens there).
-        self._after_commit([row["person_id"] for row in rows if row["nonce"] in written])
-        for row, future in batch:
-            future.set_result(row["nonce"] in written and first[row["nonce"]] == row["id"])
+        for (_pending, future), answer in zip(batch, answers):
+            if isinstance(answer, Exception):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
 
-    @staticmethod
-    def _after_commit(person_ids: list[str]) -> None:
-        """What the request's unit of work would do after its commit: renew the scanned
-        people's change stamps and have the audit entries sealed. The rows are committed
-        whatever happens here."""
-        if not person_ids:
-            return
+    def _write_batch(self, batch: list[Pending]) -> list:
+        """Each scan's answer, in order: its subject, or the problem to raise."""
+        fresh = _spend(batch)
         try:
-            changes.renew_persons(person_ids)
+            stored = scan_store.store(self._connection(), [p.row for p in batch],
+                                      [p.generation for p in batch], [p.handle for p in batch],
+                                      fresh)
+            if self._conn.in_transaction():
+                self._conn.commit()  # the portable path's; nothing to do in autocommit
+        except Exception:
+            self._drop_connection()
+            _release([nonce_key(p.row["nonce"]) for p, spent in zip(batch, fresh) if spent])
+            raise
+        answers, written, refused = [], [], []
+        for pending, spent, got in zip(batch, fresh, stored):
+            answers.append(_answer(pending, got))
+            if got.written:
+                written.append(pending)
+            elif spent and not scan_store.may_write(got.point, pending.generation, got.holder):
+                refused.append(nonce_key(pending.row["nonce"]))  # refused: not spent after all
+        _after_commit(written, refused)
+        return answers
+
+
+def _spend(batch: list[Pending]) -> list[bool]:
+    """Step 2, one pipeline: which codes this batch spent (the same code twice: the first)."""
+    pipe = redis_client().pipeline(transaction=False)
+    for pending in batch:
+        pipe.set(nonce_key(pending.row["nonce"]), 1, nx=True, ex=nonce_seconds(pending.exp))
+    return [bool(spent) for spent in pipe.execute()]
+
+
+def _answer(pending: Pending, got: scan_store.Stored):
+    """A scan's answer, its checks in the order of ``codes.scans``: the service point, the
+    holder, then single use."""
+    try:
+        check_client_state(got.point, pending.generation)
+        subject = person_subject(got.holder)
+    except Problem as problem:
+        return problem
+    return subject if got.written else CodeAlreadyUsed()
+
+
+def _release(keys: list[str]) -> None:
+    """The batch failed after spending these codes: let them be scanned again (best effort;
+    the unique nonce keeps each to one accepted scan whatever happens here)."""
+    if not keys:
+        return
+    try:
+        redis_client().delete(*keys)
+    except redis.RedisError as exc:
+        log.warning("spent codes of a failed batch not released",
+                    extra={"codes": len(keys), "error_type": type(exc).__name__})
+
+
+def _after_commit(written: list[Pending], refused: list[str]) -> None:
+    """Step 4, one pipeline: drop the holders' cached codes, renew their change stamps and
+    release the codes of refused scans; then have the audit entries sealed. The rows are
+    committed whatever happens here: a failure is logged, and a phone's cached code lapses
+    on its own."""
+    if not written and not refused:
+        return
+    try:
+        changes.renew_persons([p.row["person_id"] for p in written],
+                              drop=[code_key(p.handle) for p in written] + refused)
+        if written:
             audit.request_seal()
-        except Exception as exc:  # noqa: BLE001
-            log.error("after a scan batch", extra={"error_type": type(exc).__name__})
+    except Exception as exc:  # noqa: BLE001
+        log.error("after a scan batch", extra={"error_type": type(exc).__name__})
 
 
 def writer() -> ScanWriter | None:
@@ -152,6 +295,4 @@ def writer() -> ScanWriter | None:
 
 def new_row(**values) -> dict:
     """A ``scans`` row for the writer, with the defaults the ORM would fill in."""
-    from core.ids import new_id
-
-    return {"id": new_id(), "shared": [], "created_at": clock.now(), **values}
+    return {"id": new_id(), "shared": [], "created_at": clock.now(), "person_id": None, **values}

@@ -4,7 +4,9 @@ The checks run in this order, each with its own answer, so that a scanner can te
 wrong and a misdirected scan does not burn the code:
 
 1. the service point may scan for the purpose → else 403 ``purpose-not-allowed`` (that it is
-   active, the bearer check saw already: ``app.auth``, 401 ``client-disabled``)
+   active, the bearer check saw already: ``app.auth``, 401 ``client-disabled``; the scan
+   route's check reads its worker's snapshot of the service point, so the write checks the
+   row again and answers the same)
 2. the text parses (``OC1:`` COSE_Sign1, or an ``OCD1:`` device code) → else 400 ``malformed-code``
 3. the signature (or the device's one-time password) verifies → else 422 ``invalid-code``
 4. it has not expired (``exp`` + leeway) → else 422 ``code-expired``
@@ -17,31 +19,32 @@ Redis cannot be reached the scan fails closed (503), never unchecked. Redis is o
 gate: the scan row carries the code's nonce (``Scan.nonce``) under a unique constraint, so a
 code is accepted at most once even after Redis lost its data (a restart without persistence,
 a failover to an empty replica). An offline code's step is spent by its device row as well.
+
+A person's own signed code, where group commit is on, is handed to ``codes.scan_writer``
+after step 4: the batch takes steps 5 to 7 for many scans at once (one read of the people,
+one Redis pipeline, one insert, one commit) and answers each. Every other scan (an offline
+code, a code shown by someone else, group commit off) takes them here, in the request's
+unit of work.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, clock, metrics, signals, unit_of_work
+from core.auth import check_client_state
 from core.extensions import db
 from core.ids import OPAQUE_ID
 from core.store import redis_client
 from codes import devices, keys, scan_writer, service
-from codes.errors import (
-    CodeAlreadyUsed,
-    CodeExpired,
-    CodeInvalid,
-    CodeMalformed,
-    PurposeNotAllowed,
-    SubjectSuspended,
-)
+from codes.errors import CodeAlreadyUsed, CodeExpired, CodeInvalid, CodeMalformed, PurposeNotAllowed
 from codes.format import PERSON, Claims, ExpiredCode, InvalidCode, MalformedCode, check_expiry, parse_code
 from codes.models import Scan, ServicePoint
+from codes.scan_rules import nonce_key, nonce_seconds, person_subject
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
 
@@ -51,7 +54,8 @@ OFFLINE = "offline"
 
 @dataclass(frozen=True)
 class ScanResult:
-    scan: Scan
+    scan_id: str
+    expires_at: datetime
     subject: dict
 
 
@@ -85,64 +89,88 @@ def _check_signed_code(text: str) -> Claims:
 
 def spend_nonce(cti: bytes, exp: int) -> None:
     """Mark a signed code used until it can no longer verify. ``CodeAlreadyUsed`` if it was."""
-    leeway = current_app.config["CODE_LEEWAY_SECONDS"]
-    seconds = max(1, int(exp + leeway - clock.timestamp()) + 1)
-    if not redis_client().set(f"nonce:{{{cti.hex()}}}", 1, nx=True, ex=seconds):
+    if not redis_client().set(nonce_key(cti.hex()), 1, nx=True, ex=nonce_seconds(exp)):
         raise CodeAlreadyUsed()
 
 
-def _person_subject(person) -> dict:
-    if person is None:
-        raise CodeInvalid()
-    if person.status == "suspended":
-        raise SubjectSuspended()
-    if person.status != "active":
-        raise CodeInvalid()
-    return {"kind": "person", "display_name": identity.display_name(person),
-            "assurance_level": person.assurance_level}
-
-
 @metrics.counted(metrics.SCANS, ok="accepted")
-def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
-    """Accept a code scanned by a service point for a purpose, and record the scan (flushed).
+def scan_code(point, text: str, purpose: str) -> ScanResult:
+    """Accept a code scanned by a service point for a purpose, and record the scan.
 
-    Returns the scan and the subject as the scanner may see it. Raises ``PurposeNotAllowed``,
-    ``CodeMalformed``, ``CodeInvalid``, ``CodeExpired``, ``SubjectSuspended`` or
-    ``CodeAlreadyUsed``, in the order of the module docstring.
+    ``point``: the service point's row, or the scan route's snapshot of it (``PointState``);
+    the write checks the row again. Returns the scan's id, until when it lives, and the
+    subject as the scanner may see it. Raises ``PurposeNotAllowed``, ``CodeMalformed``,
+    ``CodeInvalid``, ``CodeExpired``, ``SubjectSuspended`` or ``CodeAlreadyUsed``, in the
+    order of the module docstring (and ``ClientDisabled``/``RevokedToken`` for a service
+    point disabled since its snapshot).
     """
-    if not may_scan(get_service_point(service_point_id), purpose):
+    if not may_scan(point, purpose):
         raise PurposeNotAllowed()
-    shown = None
+    group = scan_writer.writer()
+    expected = group.expect() if group is not None else None
+    try:
+        return _scan(point, text, purpose, group, expected)
+    finally:
+        if expected is not None:
+            expected.done()
+
+
+def _scan(point, text: str, purpose: str, group, expected) -> ScanResult:
     if devices.is_device_code(text):
         accepted = devices.check_device_code(text)
+        _check_point_now(point)
         person = identity.get_person(accepted.person_id)
-        subject = _person_subject(person)
+        subject = person_subject(person)
         devices.spend_device_step(accepted)
-        code_kind, nonce = OFFLINE, f"{accepted.device_id}:{accepted.step}"
-    else:
-        claims = _check_signed_code(text)
-        # Enterprises and family proxies (delegation provides the resolver): a code shown for
-        # someone else names its subject and who showed it. Every enterprise code is one.
-        shown = signals.shown_by(claims)
-        if shown is not None:
-            person, subject = shown.person, shown.subject
-        elif claims.kind != PERSON:
-            raise CodeInvalid()
-        else:
-            person = identity.get_person_by_handle(claims.sub)
-            subject = _person_subject(person)
-        spend_nonce(claims.cti, claims.exp)
-        code_kind, nonce = ONLINE, claims.cti.hex()
-    now = clock.now()
-    group = scan_writer.writer() if shown is None and code_kind == ONLINE else None
-    if group is not None:
+        return _record(point.id, person, subject, purpose, OFFLINE,
+                       f"{accepted.device_id}:{accepted.step}")
+    claims = _check_signed_code(text)
+    # Enterprises and family proxies (delegation provides the resolver): a code shown for
+    # someone else names its subject and who showed it. Every enterprise code is one.
+    shown = signals.shown_by(claims)
+    if shown is None and claims.kind != PERSON:
+        raise CodeInvalid()
+    if group is not None and shown is None:
         # The batch commits apart from the request: only a request that has written nothing
-        # hands its row over, and it holds no transaction while it waits (what it read of
-        # the person is taken first: ending the transaction expires it).
-        person_id, handle = person.id, person.handle
+        # hands its scan over, and it holds no transaction while it waits (what it needs of
+        # a service point's row is taken first: ending the transaction expires the row).
+        point_id, generation = point.id, point.generation
         if unit_of_work.release_if_read_only():
-            return _write_in_batch(group, service_point_id, person_id, handle, subject,
-                                   purpose, nonce, now)
+            return _scan_in_batch(group, expected, point_id, generation, claims, purpose)
+    _check_point_now(point)
+    if shown is not None:
+        person, subject = shown.person, shown.subject
+    else:
+        person = identity.get_person_by_handle(claims.sub)
+        subject = person_subject(person)
+    spend_nonce(claims.cti, claims.exp)
+    return _record(point.id, person, subject, purpose, ONLINE, claims.cti.hex(), shown)
+
+
+def _check_point_now(point) -> None:
+    """The service point's row, read now, still honours the token the snapshot came from."""
+    check_client_state(get_service_point(point.id), point.generation)
+
+
+def _scan_in_batch(group, expected, point_id: str, generation: int, claims: Claims,
+                   purpose: str) -> ScanResult:
+    """Steps 5 to 7 in the next group commit; answered after it."""
+    cfg = current_app.config
+    now = clock.now()
+    pending = scan_writer.Pending(
+        row=scan_writer.new_row(
+            service_point_id=point_id, subject_kind="person", purpose=purpose,
+            code_kind=ONLINE, created_at=now, nonce=claims.cti.hex(),
+            expires_at=now + timedelta(seconds=cfg["SCAN_TTL_SECONDS"])),
+        handle=claims.sub, generation=generation, exp=claims.exp)
+    subject = group.write(pending, cfg["SCAN_COMMIT_TIMEOUT_SECONDS"], expected)
+    return ScanResult(pending.row["id"], pending.row["expires_at"], subject)
+
+
+def _record(service_point_id: str, person, subject: dict, purpose: str, code_kind: str,
+            nonce: str, shown=None) -> ScanResult:
+    """Write the scan in the request's unit of work (flushed)."""
+    now = clock.now()
     scan = Scan(service_point_id=service_point_id,
                 subject_kind=shown.subject_kind if shown is not None else "person", person_id=person.id,
                 purpose=purpose, code_kind=code_kind, created_at=now,
@@ -155,21 +183,7 @@ def scan_code(service_point_id: str, text: str, purpose: str) -> ScanResult:
         signals.record_shown(scan, shown)
     elif code_kind == ONLINE:
         service.forget_current_code(person.handle, PERSON)
-    return ScanResult(scan, subject)
-
-
-def _write_in_batch(group, service_point_id: str, person_id: str, handle: str, subject: dict,
-                    purpose: str, nonce: str, now) -> ScanResult:
-    """The scan row (and its audit entry) in the next group commit; answered after it."""
-    cfg = current_app.config
-    row = scan_writer.new_row(
-        service_point_id=service_point_id, subject_kind="person", person_id=person_id,
-        purpose=purpose, code_kind=ONLINE, created_at=now, nonce=nonce,
-        expires_at=now + timedelta(seconds=cfg["SCAN_TTL_SECONDS"]))
-    if not group.write(row, cfg["SCAN_COMMIT_TIMEOUT_SECONDS"]):
-        raise CodeAlreadyUsed()
-    service.forget_current_code(handle, PERSON)
-    return ScanResult(Scan(**row), subject)
+    return ScanResult(scan.id, scan.expires_at, subject)
 
 
 def _flush_once(scan: Scan) -> None:

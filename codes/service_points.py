@@ -2,6 +2,8 @@
 (their secrets: ``app.clients``)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from core import clock
@@ -72,11 +74,33 @@ def set_enabled(client_id: str, enabled: bool) -> ServicePoint | None:
     return point
 
 
-def may_scan(point: ServicePoint | None, purpose: str) -> bool:
-    """Whether this service point is active and may scan for this purpose."""
-    return point is not None and point.active and purpose in (point.purposes or [])
+def may_scan(point, purpose: str) -> bool:
+    """Whether this service point (a row or a ``PointState``) is active and may scan for
+    this purpose."""
+    return point is not None and point.active and purpose in (point.purposes or ())
 
 
-# The bearer check loads a service point's row by its token's ``sub`` through the session; the
-# scan reads it again with ``get_service_point`` from the identity map, without a query.
-register_kind(CLIENT_KIND, get_service_point)
+@dataclass(frozen=True)
+class PointState:
+    """What the scan route needs of a service point, as a worker's snapshot
+    (``core.clients.cached_state``)."""
+
+    id: str
+    active: bool
+    generation: int
+    purposes: tuple[str, ...]
+
+
+def point_state(service_point_id: str) -> PointState | None:
+    row = db.session.execute(
+        select(ServicePoint.active, ServicePoint.generation, ServicePoint.purposes)
+        .where(ServicePoint.id == service_point_id)).first()
+    if row is None:
+        return None
+    return PointState(service_point_id, row.active, row.generation, tuple(row.purposes or ()))
+
+
+# The bearer check loads a service point's row by its token's ``sub`` through the session (a
+# route that reads it again finds it in the identity map); the scan route takes this worker's
+# snapshot instead, and the write of the scan checks the row again.
+register_kind(CLIENT_KIND, get_service_point, point_state)

@@ -30,7 +30,7 @@ from datetime import datetime
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, bindparam, func, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
@@ -110,19 +110,31 @@ def _seal_batch() -> int | None:
             {"key": _SEAL_LOCK}).one()
         if not locked:
             return None
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.seq.is_(None))
-                                 .order_by(AuditEntry.id).limit(_BATCH)).all()
+    # Core statements, not the ORM: a burst of scans leaves thousands of entries to seal,
+    # and each would otherwise cost an object in the identity map and its own flush.
+    entries = db.session.execute(_UNSEALED).all()
     if not entries:
         return 0
     head = _head()
     seq, prev = head.seq, head.hash
+    sealed = []
     for entry in entries:
         seq += 1
-        entry.seq, entry.prev_hash = seq, prev
-        entry.hash = prev = entry_hash(seq, clock.aware(entry.at), entry.action, entry.refs, prev)
+        digest = entry_hash(seq, clock.aware(entry.at), entry.action, entry.refs, prev)
+        sealed.append({"entry_id": entry.id, "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
+    db.session.execute(_SEAL_ENTRY, sealed)
     head.seq, head.hash = seq, prev
     db.session.flush()
     return len(entries)
+
+
+_UNSEALED = (select(AuditEntry.id, AuditEntry.at, AuditEntry.action, AuditEntry.refs)
+             .where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(_BATCH))
+_SEAL_ENTRY = (update(AuditEntry.__table__)
+               .where(AuditEntry.__table__.c.id == bindparam("entry_id"))
+               .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
+                       hash=bindparam("hash")))
 
 
 def _unsealed_left() -> bool:

@@ -59,22 +59,30 @@ class ClientDisabled(_BearerProblem):
     title = "This client has been disabled"
 
 
-def check_client(kind: str, claims: dict):
+def check_client(kind: str, claims: dict, cached: bool = False):
     """The client row of a machine client's token, which holds only while the client is
     active and in the generation the token names (``app.clients``). Raises ``ClientDisabled``,
     ``RevokedToken`` (a token from before a disable, its client enabled again) or
-    ``InvalidToken`` (no such client)."""
+    ``InvalidToken`` (no such client). ``cached``: this worker's snapshot of the client
+    instead of its row (``clients.cached_state``), for a route whose write checks again."""
     load = clients.loader(kind)
     if load is None:
         raise RuntimeError(f"no package registered the client kind {kind!r}")
-    client = load(claims["sub"])
+    client = clients.cached_state(kind, claims["sub"]) if cached else load(claims["sub"])
+    check_client_state(client, claims.get("gen", 0))
+    return client
+
+
+def check_client_state(client, generation: int) -> None:
+    """Whether a client (a row, a snapshot, or a row of its ``active`` and ``generation``;
+    None when there is none) still honours a token of ``generation``; raises as
+    ``check_client`` does."""
     if client is None:
         raise InvalidToken()
     if not client.active:
         raise ClientDisabled("An operator disabled this client; its tokens no longer work.")
-    if claims.get("gen", 0) != client.generation:
+    if generation != client.generation:
         raise RevokedToken("The client was disabled after this token was issued; ask for a new one.")
-    return client
 
 
 def verified_claims(refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
@@ -134,12 +142,13 @@ def decode_token(token: str, refresh: bool = False) -> dict:
     return claims
 
 
-def require(kind: str, refresh: bool = False, prefetch=None):
+def require(kind: str, refresh: bool = False, prefetch=None, cached_client: bool = False):
     """Route decorator: a valid bearer token of this client kind; sets ``g.principal_id``,
     ``g.claims`` and ``g.prefetched`` (the values of the Redis keys that ``prefetch(claims)``
     names, read with the sign-in check; see ``verified_claims``). For a machine client
     (``MACHINE_KINDS``) the client must be active and the token of its current generation
-    (``check_client``); its row is ``g.client``."""
+    (``check_client``); its row is ``g.client`` (its worker's snapshot with
+    ``cached_client``, for a route whose durable write checks the client again)."""
 
     def check() -> None:
         claims, g.prefetched = verified_claims(refresh, prefetch)
@@ -148,7 +157,7 @@ def require(kind: str, refresh: bool = False, prefetch=None):
         if kind in MACHINE_KINDS:
             # Kept on ``g`` for the request: the session's identity map holds rows weakly, and
             # this reference lets the route read the row again without a query.
-            g.client = check_client(kind, claims)
+            g.client = check_client(kind, claims, cached_client)
         g.principal_id = claims["sub"]
         g.claims = claims
 

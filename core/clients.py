@@ -11,6 +11,15 @@ the database being the source of truth, on every request; nothing caches it), an
 operator enables the client again, only tokens it asks for afterwards work: the ones it held
 before stay dead, whoever may have copied them. Each package registers how to load the clients
 of its token kind (``register_kind``), so that this layer never imports the packages above it.
+
+**The one cached read.** The scan route, the platform's hottest, checks its bearer against a
+per-worker snapshot of the service point (``cached_state``: active, generation, purposes) kept
+for ``CLIENT_SNAPSHOT_SECONDS`` and dropped in this worker when the client is switched. The
+write that accepts a scan reads the row again in its own transaction and refuses a client
+that is no longer active or in the token's generation (``codes.scan_writer``), so a disabled
+service point still has no scan accepted from the moment its disable commits; what the
+snapshot may delay, by at most its age, is which answer comes first (401 before the body is
+looked at).
 """
 from __future__ import annotations
 
@@ -18,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 
 from flask import current_app
@@ -63,13 +73,47 @@ def check_secret(client, secret: str):
 _loaders: dict[str, Callable[[str], object | None]] = {}
 
 
-def register_kind(kind: str, load: Callable[[str], object | None]) -> None:
-    """Declare how the bearer check (``app.auth``) loads a client of this token kind."""
+_snapshots: dict[str, Callable[[str], object | None]] = {}
+# (kind, client id) → (monotonic deadline, snapshot or None); per worker process.
+_cached: dict[tuple[str, str], tuple[float, object | None]] = {}
+_CACHED_MAX = 10_000
+
+
+def register_kind(kind: str, load: Callable[[str], object | None],
+                  snapshot: Callable[[str], object | None] | None = None) -> None:
+    """Declare how the bearer check (``app.auth``) loads a client of this token kind, and
+    optionally how to take an immutable snapshot of it (``active``, ``generation`` and what
+    the kind's hot route needs) for ``cached_state``."""
     _loaders[kind] = load
+    if snapshot is not None:
+        _snapshots[kind] = snapshot
 
 
 def loader(kind: str) -> Callable[[str], object | None] | None:
     return _loaders.get(kind)
+
+
+def cached_state(kind: str, client_id: str):
+    """This worker's snapshot of a client, at most ``CLIENT_SNAPSHOT_SECONDS`` old (None
+    for an unknown client). Only for a route whose durable write checks the client again
+    (see the module's docstring)."""
+    now = time.monotonic()
+    found = _cached.get((kind, client_id))
+    if found is not None and found[0] > now:
+        return found[1]
+    state = _snapshots[kind](client_id)
+    if len(_cached) >= _CACHED_MAX:
+        _cached.clear()
+    _cached[(kind, client_id)] = (now + current_app.config["CLIENT_SNAPSHOT_SECONDS"], state)
+    return state
+
+
+def forget_cached(kind: str | None = None, client_id: str | None = None) -> None:
+    """Drop this worker's snapshot of a client (all of them without arguments)."""
+    if kind is None:
+        _cached.clear()
+    else:
+        _cached.pop((kind, client_id), None)
 
 
 def token_claims(client) -> dict:
@@ -86,6 +130,8 @@ def set_active(client, active: bool, kind: str) -> None:
     if not active:
         client.generation += 1
     client.active = active
+    if kind in _snapshots:  # the token's ``sub`` is the row's id
+        forget_cached(kind, client.id)
     audit.record("client-enabled" if active else "client-disabled", kind=kind,
                  client=client.client_id)
 

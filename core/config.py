@@ -91,6 +91,8 @@ class Config:
     ACCESS_TOKEN_SECONDS: int = 900
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
     CLIENT_TOKEN_SECONDS: int = 3600
+    # How old the scan route's snapshot of a service point may be (core/clients.py).
+    CLIENT_SNAPSHOT_SECONDS: float = 1.0
     # Verified tokens whose claims each worker keeps (app.auth.decode_token).
     TOKEN_CACHE_SIZE: int = 10_000
     # The home screen is cached per person until something on it changes (app.changes), and

@@ -68,12 +68,32 @@ def work(burst: bool) -> None:
     Run one or more beside gunicorn whenever REDIS_URL is set: they seal the audit chain and
     evaluate policies.
     """
-    from rq import SimpleWorker
-
     global _worker_app
     _worker_app = current_app._get_current_object()
-    worker = SimpleWorker([queue()], connection=jobs_redis())
+    worker = (burst_worker if burst else _simple_worker)(queue())
     worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+
+
+def _simple_worker(on_queue):
+    from rq import SimpleWorker
+
+    return SimpleWorker([on_queue], connection=jobs_redis())
+
+
+def burst_worker(on_queue):
+    """A worker that runs what is queued and stops. It does not listen on RQ's command
+    channel: nobody sends commands to a worker that is about to stop, and redis-py's
+    listener thread (RQ starts it with a 60 s poll) can hold the worker's exit that long."""
+    from rq import SimpleWorker
+
+    class BurstWorker(SimpleWorker):
+        def subscribe(self):
+            pass
+
+        def unsubscribe(self):
+            pass
+
+    return BurstWorker([on_queue], connection=jobs_redis())
 
 
 def _enqueue_deferred(session):

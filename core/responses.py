@@ -11,10 +11,10 @@ def dumps(body) -> bytes:
     return current_app.json.dumps(body, separators=(",", ":")).encode()
 
 
-def json_response(body: bytes | dict, no_store: bool = False) -> Response:
-    """A 200 JSON answer; ``no_store`` for personal data a cache must not keep."""
+def json_response(body: bytes | dict, no_store: bool = False, status: int = 200) -> Response:
+    """A JSON answer (200 unless told); ``no_store`` for personal data a cache must not keep."""
     response = current_app.response_class(body if isinstance(body, bytes) else dumps(body),
-                                          mimetype="application/json")
+                                          status=status, mimetype="application/json")
     if no_store:
         response.headers["Cache-Control"] = "no-store"
     return response

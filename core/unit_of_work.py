@@ -64,8 +64,13 @@ def _statement(state) -> None:
         state.session.info[_WROTE] = True
 
 
-def _transaction_ended(session, *_args) -> None:
-    if not session.in_transaction():
+def _committed(session) -> None:
+    # Fired for the outermost transaction only, while it still counts as open.
+    session.info.pop(_WROTE, None)
+
+
+def _rolled_back(session, _previous) -> None:
+    if not session.in_transaction():  # not a savepoint's: the whole transaction ended
         session.info.pop(_WROTE, None)
 
 
@@ -112,8 +117,8 @@ def install(app: Flask) -> None:
     from sqlalchemy.orm import Session
 
     for name, fn in (("before_flush", _flushed_before), ("do_orm_execute", _statement),
-                     ("after_commit", _transaction_ended),
-                     ("after_soft_rollback", _transaction_ended)):
+                     ("after_commit", _committed),
+                     ("after_soft_rollback", _rolled_back)):
         if not event.contains(Session, name, fn):
             event.listen(Session, name, fn)
     app.after_request(_end)

@@ -109,9 +109,10 @@ def base_app(request, tmp_path_factory):
 
 
 def _fresh_process_state() -> None:
-    """Empty Redis and the worker's one-second snapshot of the signing keys: the database
-    they describe is rolled back between tests."""
+    """Empty Redis and the worker's one-second snapshots of the signing keys and of the
+    service points: the database they describe is rolled back between tests."""
     from codes.keys import forget_cached_keys
+    from core.clients import forget_cached
 
     redis_client().flushdb()
     from core.store import jobs_redis
@@ -119,6 +120,7 @@ def _fresh_process_state() -> None:
     if jobs_redis() is not redis_client():
         jobs_redis().flushdb()
     forget_cached_keys()
+    forget_cached()
 
 
 @pytest.fixture

@@ -120,9 +120,9 @@ def scan():
     code, purpose = _text(body, "code"), _text(body, "purpose")
     if code.startswith(compact.PREFIX):  # a licence shown (亮证), not a person's code
         return {"licence": _licence(code)}, 200
-    result = scans.scan_code(counter.point.id, code, purpose)
-    answer = {"scan_id": result.scan.id, "subject": _subject(result.subject),
-              "expires_at": clock.rfc3339(result.scan.expires_at)}
+    result = scans.scan_code(counter.point, code, purpose)
+    answer = {"scan_id": result.scan_id, "subject": _subject(result.subject),
+              "expires_at": clock.rfc3339(result.expires_at)}
     counter_session.remember_purpose(purpose)
     return answer, 201
 

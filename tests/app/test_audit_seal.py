@@ -3,11 +3,10 @@ left behind by a writer that found a job already queued."""
 from __future__ import annotations
 
 import pytest
-from rq import SimpleWorker
 
 from core import audit, jobs
 from core.extensions import db
-from core.store import jobs_redis, redis_client
+from core.store import redis_client
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +20,7 @@ def close_window() -> None:
 
 
 def drain(queue) -> None:
-    SimpleWorker([queue], connection=jobs_redis()).work(burst=True)
+    jobs.burst_worker(queue).work(burst=True)
 
 
 @pytest.fixture

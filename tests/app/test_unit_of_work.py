@@ -186,3 +186,17 @@ def test_the_factory_connects_each_listener_once(base_app):
     assert list(session.dispatch.after_commit).count(jobs._enqueue_deferred) == 1
     assert list(session.dispatch.after_flush).count(changes._after_flush) == 1
     assert list(create_engine("sqlite://").dispatch.begin).count(_sqlite_begin) == 1
+
+
+def test_a_session_whose_writes_were_committed_may_be_released(committing_app):
+    from sqlalchemy import text, update
+
+    from codes.models import ServicePoint
+    from core import unit_of_work
+    from core.extensions import db
+
+    db.session.execute(update(ServicePoint).values(name=ServicePoint.name))
+    assert unit_of_work.release_if_read_only() is False  # written, not committed: kept
+    db.session.commit()
+    db.session.execute(text("SELECT 1"))
+    assert unit_of_work.release_if_read_only() is True  # only read since its commit

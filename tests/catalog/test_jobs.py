@@ -2,14 +2,12 @@
 
 The rest of the suite runs them synchronously (``is_async=False``, as on the embedded
 default and whenever TESTING); here ``synchronous()`` is turned off and an in-process
-``SimpleWorker`` drains the queue in burst mode, on fakeredis or on the Redis of REDIS_URL.
+``core.jobs.burst_worker`` drains the queue, on fakeredis or on the Redis of REDIS_URL.
 """
 from __future__ import annotations
 
 import pytest
-from rq import SimpleWorker
 
-from core.store import jobs_redis, redis_client
 from core import jobs as app_jobs
 from catalog import jobs
 from tests.catalog.support import make_publisher, my_policies, publish
@@ -32,7 +30,7 @@ def catalogue_jobs(queue) -> int:
 
 
 def _drain(queue) -> None:
-    SimpleWorker([queue], connection=jobs_redis()).work(burst=True)
+    app_jobs.burst_worker(queue).work(burst=True)
 
 
 def test_jobs_wait_for_the_commit_then_a_worker_runs_them(client, clock, real_queue):

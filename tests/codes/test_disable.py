@@ -110,10 +110,43 @@ def test_an_unknown_client_id_is_a_clear_error(runner, action):
     assert "no service point has this client id" in result.output
 
 
-def test_the_check_adds_no_query_to_a_scan(client, holder, scanner, count_queries):
+def test_a_scan_reads_its_service_point_once(client, holder, scanner, count_queries):
+    # The first scan of a worker takes its snapshot of the service point; every scan reads
+    # the row once more where it writes, and nothing else reads it.
+    assert scan(client, scanner, my_code(client, holder)["code"]).status_code == 201
     code = my_code(client, holder)["code"]
     with count_queries() as counted:
         response = scan(client, scanner, code)
     assert response.status_code == 201, response.json
     reads = [s for s in counted.statements if "FROM service_points" in s]
     assert len(reads) == 1, reads
+
+
+def _disable_elsewhere(scanner) -> None:
+    """Disable the service point as another worker would: this worker's snapshot of it
+    stays as it was."""
+    from sqlalchemy import update
+
+    from codes.models import ServicePoint
+    from core.extensions import db
+
+    db.session.execute(update(ServicePoint).where(ServicePoint.client_id == scanner["client_id"])
+                       .values(active=False, generation=ServicePoint.generation + 1))
+
+
+def test_a_disable_by_another_worker_stops_scans_at_once(client, holder, scanner):
+    from sqlalchemy import func, select
+
+    from codes.models import Scan
+    from core.extensions import db
+
+    assert scan(client, scanner, my_code(client, holder)["code"]).status_code == 201
+    _disable_elsewhere(scanner)
+    code = my_code(client, holder)["code"]
+    refused = scan(client, scanner, code)
+    assert refused.status_code == 401 and problem_type(refused) == "client-disabled"
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 1
+    # The code was not spent by the refused scan: another counter may still take it.
+    from tests.codes.support import make_service_point
+
+    assert scan(client, make_service_point(client), code).status_code == 201

@@ -82,27 +82,41 @@ def test_a_replay_after_redis_lost_its_data_is_refused_by_the_batch(grouped):
 
 
 def test_the_same_code_twice_in_one_batch_is_written_once(grouped):
+    from codes.errors import CodeAlreadyUsed
+    from identity.models import Person
+
     client = grouped.test_client()
     scanner = make_service_point(client)
     holder = resident(client)
     person_id = client.get("/api/v1/me", headers=holder["headers"]).json["id"]
+    handle = db.session.get(Person, person_id).handle
+    db.session.rollback()
     writer = scan_writer.writer()
-    rows = [scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
-                                person_id=person_id, purpose="identity-check",
-                                code_kind="online", nonce="ab" * 8,
-                                expires_at=scan_writer.clock.now()) for _ in range(2)]
+    pendings = [scan_writer.Pending(
+        row=scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
+                                purpose="identity-check", code_kind="online", nonce="ab" * 8,
+                                expires_at=scan_writer.clock.now()),
+        handle=handle, generation=0, exp=int(scan_writer.clock.timestamp()) + 60)
+        for _ in range(2)]
     results = [None, None]
 
     def write(i):
         with grouped.app_context():
-            results[i] = writer.write(rows[i], timeout=10)
+            try:
+                results[i] = writer.write(pendings[i], timeout=10)
+            except CodeAlreadyUsed as refused:
+                results[i] = refused
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [False, True]
+    accepted = [r for r in results if isinstance(r, dict)]
+    assert len(accepted) == 1 and accepted[0]["kind"] == "person"
+    assert sum(isinstance(r, CodeAlreadyUsed) for r in results) == 1
+    assert db.session.scalar(select(func.count()).select_from(Scan)
+                             .where(Scan.nonce == "ab" * 8)) == 1
 
 
 def test_a_scan_after_a_write_in_the_same_request_keeps_the_request_path(grouped, monkeypatch):
@@ -115,3 +129,80 @@ def test_a_scan_after_a_write_in_the_same_request_keeps_the_request_path(grouped
     batches = _count_batches(monkeypatch)
     assert scan(client, scanner, code).status_code == 201
     assert batches == []
+
+
+def _suspend(person_id: str) -> None:
+    from sqlalchemy import update
+
+    from identity.models import Person
+
+    db.session.execute(update(Person).where(Person.id == person_id).values(status="suspended"))
+    db.session.commit()
+
+
+def test_the_batch_refuses_a_suspended_holder_without_spending_the_code(grouped, monkeypatch):
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    holder = resident(client)
+    person_id = client.get("/api/v1/me", headers=holder["headers"]).json["id"]
+    code = my_code(client, holder)["code"]
+    db.session.remove()
+    batches = _count_batches(monkeypatch)
+    _suspend(person_id)
+    refused = scan(client, scanner, code)
+    assert refused.status_code == 403 and problem_type(refused) == "subject-suspended"
+    assert batches == [1]
+    assert redis_client().keys("nonce:*") == []
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 0
+
+
+def test_the_batch_refuses_a_service_point_disabled_by_another_worker(grouped):
+    from sqlalchemy import update
+
+    from codes.models import ServicePoint
+
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    holder = resident(client)
+    assert scan(client, scanner, my_code(client, holder)["code"]).status_code == 201
+    # Another worker disables it: this worker's snapshot still says active.
+    db.session.execute(update(ServicePoint).where(ServicePoint.id == scanner["id"])
+                       .values(active=False, generation=1))
+    db.session.commit()
+    refused = scan(client, scanner, my_code(client, holder)["code"])
+    assert refused.status_code == 401 and problem_type(refused) == "client-disabled"
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 1
+
+
+def test_a_failed_batch_answers_503_and_releases_the_codes_it_spent(grouped, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    code = my_code(client, resident(client))["code"]
+    db.session.remove()
+
+    def down(*_args):
+        raise OperationalError("INSERT", {}, Exception("the database went away"))
+
+    from codes import scan_store
+
+    working = scan_store.store
+    monkeypatch.setattr(scan_store, "store", down)
+    failed = scan(client, scanner, code)
+    assert failed.status_code == 503 and failed.headers["Retry-After"]
+    assert redis_client().keys("nonce:*") == []
+    monkeypatch.setattr(scan_store, "store", working)
+    assert scan(client, scanner, code).status_code == 201
+
+
+def test_after_its_batch_the_holder_gets_a_new_code_at_once(grouped):
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    holder = resident(client)
+    code = my_code(client, holder)["code"]
+    assert my_code(client, holder)["code"] == code  # cached until refresh_after
+    assert scan(client, scanner, code).status_code == 201
+    assert my_code(client, holder)["code"] != code
+
