@@ -2,7 +2,7 @@
 the people the scans name, and write the scans that may be written, with their audit entries.
 
 On PostgreSQL this is **one statement**, run on its own (autocommit), so a batch costs one
-round trip to the database, its commit included: the batch's rows go in as arrays, are joined
+round trip to the database, its commit included: the batch's rows go in as one JSON array, are joined
 to ``persons`` by handle and to ``service_points`` by id, the rows that may be written are
 inserted ``ON CONFLICT (nonce) DO NOTHING``, the audit entry of each row written is inserted
 from what that insert returned, and the statement answers, for every row, what the checks
@@ -14,12 +14,14 @@ transaction.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from core.audit import AuditEntry
+from core.extensions import db
 from codes.models import Scan, ServicePoint
 from identity.models import Person
 
@@ -48,8 +50,17 @@ class Stored:
 
     point: Point | None     # its service point now (None: there is none)
     holder: Holder | None   # the person its code names (None: there is none)
-    written: bool           # the row is on record (it was fresh, passed the checks, and its
-                            # nonce was not on record already)
+    written: bool           # the row is on record (it passed the checks, and its nonce was
+                            # not on record already: its code was not used before)
+
+
+def connect():
+    """A connection for ``store``: in autocommit on PostgreSQL, where a batch is one
+    statement (no BEGIN, no COMMIT: one round trip)."""
+    connection = db.engine.connect()
+    if connection.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 def may_write(point: Point | None, generation: int, holder: Holder | None) -> bool:
@@ -59,24 +70,22 @@ def may_write(point: Point | None, generation: int, holder: Holder | None) -> bo
             and holder is not None and holder.status == "active")
 
 
-def store(connection, rows: list[dict], generations: list[int], handles: list[str],
-          fresh: list[bool]) -> list[Stored]:
-    """Check and write a batch: ``rows`` are ``scans`` rows (``person_id`` filled in here),
-    each with the generation of its service point's token, the handle its code names, and
-    whether its code was freshly spent (only those are written). One answer per row."""
+def store(connection, rows: list[dict], generations: list[int],
+          handles: list[str]) -> list[Stored]:
+    """Check and write a batch, committed on return: ``rows`` are ``scans`` rows
+    (``person_id`` filled in here), each with the generation of its service point's token and
+    the handle its code names; ``connection`` is one from ``connect``. One answer per row; of
+    rows with the same nonce, at most one is written."""
     if connection.dialect.name == "postgresql":
-        return _store_postgresql(connection, rows, generations, handles, fresh)
-    return _store_portable(connection, rows, generations, handles, fresh)
+        return _store_postgresql(connection, rows, generations, handles)
+    return _store_portable(connection, rows, generations, handles)
 
 
-_BATCH_SQL = text("""
+_BATCH_SQL = """
 WITH input AS (
-    SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:points AS varchar[]),
-                         CAST(:generations AS integer[]), CAST(:handles AS varchar[]),
-                         CAST(:purposes AS varchar[]), CAST(:nonces AS varchar[]),
-                         CAST(:created AS timestamptz[]), CAST(:expires AS timestamptz[]),
-                         CAST(:fresh AS boolean[]))
-        AS i(id, point, generation, handle, purpose, nonce, created_at, expires_at, fresh)
+    SELECT * FROM json_to_recordset(CAST(%(batch)s AS json))
+        AS i(id varchar, point varchar, generation integer, handle varchar, purpose varchar,
+             nonce varchar, created_at timestamptz, expires_at timestamptz)
 ), checked AS (
     SELECT i.*, p.id AS person_id, p.name, p.status, p.assurance_level,
            sp.active AS point_active, sp.generation AS point_generation
@@ -89,7 +98,7 @@ WITH input AS (
     SELECT id, point, 'person', person_id, purpose, 'online', created_at, expires_at,
            CAST('[]' AS json), nonce
     FROM checked
-    WHERE fresh AND point_active AND point_generation = generation AND status = 'active'
+    WHERE point_active AND point_generation = generation AND status = 'active'
     ON CONFLICT (nonce) DO NOTHING
     RETURNING id, service_point_id, person_id, created_at
 ), audited AS (
@@ -101,26 +110,29 @@ WITH input AS (
 SELECT c.id, c.point_active, c.point_generation, c.person_id, c.name, c.status,
        c.assurance_level, w.id IS NOT NULL AS written
 FROM checked c LEFT JOIN written w ON w.id = c.id
-""")
+"""
 
 
-def _store_postgresql(connection, rows, generations, handles, fresh) -> list[Stored]:
+def _store_postgresql(connection, rows, generations, handles) -> list[Stored]:
     # The writer's connection is in autocommit on PostgreSQL: no BEGIN, no COMMIT, one trip.
-    found = {row.id: row for row in connection.execute(_BATCH_SQL, {
-        "ids": [r["id"] for r in rows], "points": [r["service_point_id"] for r in rows],
-        "generations": generations, "handles": handles,
-        "purposes": [r["purpose"] for r in rows], "nonces": [r["nonce"] for r in rows],
-        "created": [r["created_at"] for r in rows], "expires": [r["expires_at"] for r in rows],
-        "fresh": fresh})}
+    # The batch goes as one JSON document: one parameter to encode, whatever its size.
+    batch = json.dumps([
+        {"id": r["id"], "point": r["service_point_id"], "generation": generation,
+         "handle": handle, "purpose": r["purpose"], "nonce": r["nonce"],
+         "created_at": r["created_at"].isoformat(), "expires_at": r["expires_at"].isoformat()}
+        for r, generation, handle in zip(rows, generations, handles)])
+    # psycopg's own connection (in autocommit: ``connect``): this statement
+    # needs nothing of SQLAlchemy's, whose execution machinery would cost more than it does.
+    found = {got[0]: got for got in
+             connection.connection.driver_connection.execute(_BATCH_SQL, {"batch": batch})}
     answers = []
     for row in rows:
-        got = found[row["id"]]
-        point = Point(got.point_active, got.point_generation) if got.point_active is not None else None
-        holder = (Holder(got.person_id, got.name, got.status, got.assurance_level)
-                  if got.person_id is not None else None)
+        _id, active, generation, person_id, name, status, level, written = found[row["id"]]
+        point = Point(active, generation) if active is not None else None
+        holder = Holder(person_id, name, status, level) if person_id is not None else None
         if holder is not None:
             row["person_id"] = holder.id
-        answers.append(Stored(point, holder, bool(got.written)))
+        answers.append(Stored(point, holder, bool(written)))
     return answers
 
 
@@ -133,18 +145,20 @@ _READ_PEOPLE = select(_PEOPLE.c.handle, _PEOPLE.c.id, _PEOPLE.c.name, _PEOPLE.c.
     _PEOPLE.c.handle.in_(bindparam("handles", expanding=True)))
 
 
-def _store_portable(connection, rows, generations, handles, fresh) -> list[Stored]:
-    with connection.begin():
+def _store_portable(connection, rows, generations, handles) -> list[Stored]:
+    with connection.begin():  # committed at the end of the block
         points = {r.id: Point(r.active, r.generation) for r in connection.execute(
             _READ_POINTS, {"ids": list({r["service_point_id"] for r in rows})})}
         people = {r.handle: Holder(r.id, r.name, r.status, r.assurance_level)
                   for r in connection.execute(_READ_PEOPLE, {"handles": list(set(handles))})}
-        to_write = []
-        for row, generation, handle, is_fresh in zip(rows, generations, handles, fresh):
+        to_write, nonces_seen = [], set()
+        for row, generation, handle in zip(rows, generations, handles):
             holder = people.get(handle)
             if holder is not None:
                 row["person_id"] = holder.id
-            if is_fresh and may_write(points.get(row["service_point_id"]), generation, holder):
+            if (may_write(points.get(row["service_point_id"]), generation, holder)
+                    and row["nonce"] not in nonces_seen):  # the same code twice: the first
+                nonces_seen.add(row["nonce"])
                 to_write.append(row)
         nonces = set(connection.execute(_INSERT, to_write).scalars()) if to_write else set()
         written = {r["id"] for r in to_write if r["nonce"] in nonces}

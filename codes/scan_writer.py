@@ -3,27 +3,27 @@
 A scan is the platform's hottest write, and one synchronous commit per request caps it. So
 each web worker process keeps one writer thread. A request whose code parsed, verified and
 has not expired (``codes.scans``, steps 1 to 4) hands a ``Pending`` scan to the writer and
-waits. The writer takes what arrived within ``SCAN_BATCH_WAIT_MS`` (at most
-``SCAN_BATCH_MAX`` scans) and, for all of them together:
+waits. The writer takes what is queued, and waits for the scans already on their way (their
+codes still being checked: ``expect``) for at most ``SCAN_BATCH_WAIT_MS``, up to
+``SCAN_BATCH_MAX`` scans; then, for all of them together:
 
-1. reads the service points and the people the codes name, in the batch's transaction: a
-   service point disabled since its worker's snapshot, or no longer in the token's
-   generation, gets its scan refused (401 ``client-disabled`` / ``revoked-token``), a person
-   missing or not active ``invalid-code``, a suspended one ``subject-suspended``;
-2. spends the codes' nonces with one Redis pipeline of ``SET NX`` (the same code twice in a
-   batch: the first wins; a code spent before: ``code-already-used``);
-3. writes the rows in one ``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING nonce`` with
-   their audit entries, and commits once (a nonce on record already: ``code-already-used``,
-   the promise that outlives Redis);
-4. then, with one more pipeline, drops the holders' cached codes (their phones show new
-   ones) and renews their change stamps, has the audit entries sealed, and answers each
-   request for its own scan.
+1. in one database statement on PostgreSQL (``codes.scan_store``): reads the service points
+   and the people the scans name, writes the scans that pass the checks with
+   ``INSERT ... ON CONFLICT (nonce) DO NOTHING`` and their audit entries, and commits;
+2. answers each scan, in the order of the checks: a service point disabled since its
+   worker's snapshot, or no longer in the token's generation, 401 ``client-disabled`` /
+   ``token-revoked``; a person missing or not active 422 ``invalid-code``, a suspended one
+   403 ``subject-suspended``; a nonce on record already 409 ``code-already-used``;
+3. before answering, with one Redis pipeline: drops the holders' cached codes (their phones
+   show new ones), renews their change stamps, and has the audit entries sealed.
 
-Nothing is answered 201 before the commit that holds its row, so a worker killed at any
-moment loses no scan it answered 201 for; a request that was waiting gets no answer (its
-client scans a new code). When the batch cannot be written, every request of it gets the
-error (503 for a database or Redis that is down) and the nonces it spent are released, best
-effort; the unique nonce still keeps each code to one accepted scan.
+Single use rests on the unique nonce alone here: the statement that writes the row is the
+gate, so a code is accepted at most once whatever Redis remembers, and a refused scan spends
+nothing. (The synchronous path keeps Redis ``SET NX`` in front of its write, see
+``codes.scans``.) Nothing is answered 201 before the commit that holds its row, so a worker
+killed at any moment loses no scan it answered 201 for; a request that was waiting gets no
+answer (its client scans a new code). When the batch cannot be written, every request of it
+gets the error (503 for a database that is down) and nothing of it is kept.
 
 The batch is a transaction of its own, apart from the request's: a scan that writes anything
 else (a code shown by a proxy or a member names who showed it; an offline code spends its
@@ -43,18 +43,16 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-import redis
 from flask import Flask
 
 from core import audit, changes, clock
 from core.auth import check_client_state
 from core.errors import Problem, ServiceUnavailable
-from core.extensions import db
 from core.ids import new_id
 from core.store import redis_client
 from codes.errors import CodeAlreadyUsed
 from codes import scan_store
-from codes.scan_rules import nonce_key, nonce_seconds, person_subject
+from codes.scan_rules import person_subject
 from codes.service import code_key
 
 log = logging.getLogger(__name__)
@@ -91,16 +89,17 @@ class Expected:
 class ScanWriter:
     """One per web worker process (``writer()``); its thread starts on first use."""
 
-    def __init__(self, app: Flask, batch_max: int, wait_seconds: float):
+    def __init__(self, app: Flask, batch_max: int, wait_seconds: float, threads: int = 1):
         self.app = app
         self.batch_max = batch_max
         self.wait_seconds = wait_seconds
+        self.threads = threads
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._coming = 0  # scans on their way (``expect``), not handed over yet
-        self._conn = None
+        self._local = threading.local()  # each writer thread's connection
 
     def expect(self) -> "Expected":
         """Note a scan on its way to this writer (its code still being checked): a batch
@@ -130,15 +129,16 @@ class ScanWriter:
                                      headers={"Retry-After": 1}) from None
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+        if self._pid == os.getpid() and all(t.is_alive() for t in self._threads) and self._threads:
             return
         with self._lock:
-            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
-                self._queue = queue.SimpleQueue() if self._pid != os.getpid() else self._queue
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="scan-writer",
-                                                daemon=True)
-                self._thread.start()
+            if self._pid != os.getpid():  # forked: the parent's threads are not here
+                self._queue, self._threads, self._pid = queue.SimpleQueue(), [], os.getpid()
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self.threads:
+                thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def _run(self) -> None:
         with self.app.app_context():
@@ -174,21 +174,20 @@ class ScanWriter:
         """The writer's connection, kept while batches come (a checkout per batch would
         ping the database each time); a fresh one from the pool after an idle second. On
         PostgreSQL it runs in autocommit: a batch is one statement (``codes.scan_store``)."""
-        if self._conn is None:
-            connection = db.engine.connect()
-            if connection.dialect.name == "postgresql":
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            self._conn = connection
-        return self._conn
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = scan_store.connect()
+        return connection
 
     def _drop_connection(self) -> None:
-        if self._conn is not None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            self._local.connection = None
             try:
-                self._conn.close()
+                connection.close()
             except Exception as exc:  # noqa: BLE001 - a dead connection: the pool discards it
                 log.warning("scan writer's connection not closed cleanly",
                             extra={"error_type": type(exc).__name__})
-            self._conn = None
 
     def _write(self, batch: list) -> None:
         try:
@@ -207,34 +206,15 @@ class ScanWriter:
 
     def _write_batch(self, batch: list[Pending]) -> list:
         """Each scan's answer, in order: its subject, or the problem to raise."""
-        fresh = _spend(batch)
         try:
             stored = scan_store.store(self._connection(), [p.row for p in batch],
-                                      [p.generation for p in batch], [p.handle for p in batch],
-                                      fresh)
-            if self._conn.in_transaction():
-                self._conn.commit()  # the portable path's; nothing to do in autocommit
+                                      [p.generation for p in batch], [p.handle for p in batch])
         except Exception:
             self._drop_connection()
-            _release([nonce_key(p.row["nonce"]) for p, spent in zip(batch, fresh) if spent])
             raise
-        answers, written, refused = [], [], []
-        for pending, spent, got in zip(batch, fresh, stored):
-            answers.append(_answer(pending, got))
-            if got.written:
-                written.append(pending)
-            elif spent and not scan_store.may_write(got.point, pending.generation, got.holder):
-                refused.append(nonce_key(pending.row["nonce"]))  # refused: not spent after all
-        _after_commit(written, refused)
+        answers = [_answer(pending, got) for pending, got in zip(batch, stored)]
+        _after_commit([pending for pending, got in zip(batch, stored) if got.written])
         return answers
-
-
-def _spend(batch: list[Pending]) -> list[bool]:
-    """Step 2, one pipeline: which codes this batch spent (the same code twice: the first)."""
-    pipe = redis_client().pipeline(transaction=False)
-    for pending in batch:
-        pipe.set(nonce_key(pending.row["nonce"]), 1, nx=True, ex=nonce_seconds(pending.exp))
-    return [bool(spent) for spent in pipe.execute()]
 
 
 def _answer(pending: Pending, got: scan_store.Stored):
@@ -248,30 +228,20 @@ def _answer(pending: Pending, got: scan_store.Stored):
     return subject if got.written else CodeAlreadyUsed()
 
 
-def _release(keys: list[str]) -> None:
-    """The batch failed after spending these codes: let them be scanned again (best effort;
-    the unique nonce keeps each to one accepted scan whatever happens here)."""
-    if not keys:
+def _after_commit(written: list[Pending]) -> None:
+    """Step 3, one pipeline: drop the holders' cached codes (their phones show new ones),
+    renew their change stamps, have the audit entries sealed. The rows are committed
+    whatever happens here: a failure is logged (a phone's cached code and the views cached
+    before the scan lapse on their own; the next seal takes the entries)."""
+    if not written:
         return
     try:
-        redis_client().delete(*keys)
-    except redis.RedisError as exc:
-        log.warning("spent codes of a failed batch not released",
-                    extra={"codes": len(keys), "error_type": type(exc).__name__})
-
-
-def _after_commit(written: list[Pending], refused: list[str]) -> None:
-    """Step 4, one pipeline: drop the holders' cached codes, renew their change stamps and
-    release the codes of refused scans; then have the audit entries sealed. The rows are
-    committed whatever happens here: a failure is logged, and a phone's cached code lapses
-    on its own."""
-    if not written and not refused:
-        return
-    try:
-        changes.renew_persons([p.row["person_id"] for p in written],
-                              drop=[code_key(p.handle) for p in written] + refused)
-        if written:
-            audit.request_seal()
+        pipe = redis_client().pipeline(transaction=False)
+        for key in {code_key(pending.handle) for pending in written}:
+            pipe.delete(key)  # one key a command: a cluster's keys live in different slots
+        changes.renew_persons_in(pipe, [pending.row["person_id"] for pending in written])
+        sealed = audit.request_seal_in(pipe)
+        sealed(pipe.execute())
     except Exception as exc:  # noqa: BLE001
         log.error("after a scan batch", extra={"error_type": type(exc).__name__})
 
@@ -289,7 +259,7 @@ def writer() -> ScanWriter | None:
     if found is None:
         found = extensions.setdefault("scan_writer", ScanWriter(
             current_app._get_current_object(), cfg["SCAN_BATCH_MAX"],
-            cfg["SCAN_BATCH_WAIT_MS"] / 1000))
+            cfg["SCAN_BATCH_WAIT_MS"] / 1000, cfg["SCAN_WRITERS"]))
     return found
 
 

@@ -21,8 +21,9 @@ code is accepted at most once even after Redis lost its data (a restart without 
 a failover to an empty replica). An offline code's step is spent by its device row as well.
 
 A person's own signed code, where group commit is on, is handed to ``codes.scan_writer``
-after step 4: the batch takes steps 5 to 7 for many scans at once (one read of the people,
-one Redis pipeline, one insert, one commit) and answers each. Every other scan (an offline
+after step 4: the batch takes steps 5 to 7 for many scans at once (on PostgreSQL one
+statement reads the people and writes the scans, and its unique nonce is the gate of step 6)
+and answers each. Every other scan (an offline
 code, a code shown by someone else, group commit off) takes them here, in the request's
 unit of work.
 """

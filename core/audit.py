@@ -189,6 +189,23 @@ def request_seal() -> None:
         jobs.enqueue_now(seal_job)
 
 
+def request_seal_in(pipe):
+    """``request_seal`` with its flag set among the commands of the caller's pipeline; call
+    what this returns with the pipeline's answers once it has run."""
+    from core import jobs
+
+    if jobs.synchronous():
+        return lambda _answers: seal()
+    pipe.set(_SEAL_QUEUED, 1, nx=True, px=current_app.config["AUDIT_SEAL_WINDOW_MS"])
+    position = len(pipe) - 1
+
+    def answered(answers) -> None:
+        if answers[position]:
+            jobs.enqueue_now(seal_job)
+
+    return answered
+
+
 def seal_job() -> int:
     """The job: wait for the window to close, then chain everything unsealed."""
     from core import jobs

@@ -85,6 +85,7 @@ class Config:
     SCAN_BATCH_WAIT_MS: float = 2.0
     SCAN_BATCH_MAX: int = 64
     SCAN_COMMIT_TIMEOUT_SECONDS: float = 5.0
+    SCAN_WRITERS: int = 1
     # The audit chain: with a real queue, writers within one window share one seal job.
     AUDIT_SEAL_WINDOW_MS: int = 200
     # Tokens.

@@ -70,30 +70,24 @@ def work(burst: bool) -> None:
     """
     global _worker_app
     _worker_app = current_app._get_current_object()
-    worker = (burst_worker if burst else _simple_worker)(queue())
-    worker.work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
+    worker(queue()).work(burst=burst, logging_level=current_app.config["LOG_LEVEL"])
 
 
-def _simple_worker(on_queue):
+def worker(on_queue):
+    """RQ's ``SimpleWorker`` (jobs run in this process, the app built once), without RQ's
+    command channel: redis-py's listener thread, which RQ starts with a 60-second poll,
+    could hold a worker's exit that long on SIGTERM or at the end of a burst. Operators stop
+    a worker with SIGTERM (it finishes its job first), not with ``rq`` commands."""
     from rq import SimpleWorker
 
-    return SimpleWorker([on_queue], connection=jobs_redis())
-
-
-def burst_worker(on_queue):
-    """A worker that runs what is queued and stops. It does not listen on RQ's command
-    channel: nobody sends commands to a worker that is about to stop, and redis-py's
-    listener thread (RQ starts it with a 60 s poll) can hold the worker's exit that long."""
-    from rq import SimpleWorker
-
-    class BurstWorker(SimpleWorker):
+    class Worker(SimpleWorker):
         def subscribe(self):
             pass
 
         def unsubscribe(self):
             pass
 
-    return BurstWorker([on_queue], connection=jobs_redis())
+    return Worker([on_queue], connection=jobs_redis())
 
 
 def _enqueue_deferred(session):

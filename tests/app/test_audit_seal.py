@@ -20,7 +20,7 @@ def close_window() -> None:
 
 
 def drain(queue) -> None:
-    jobs.burst_worker(queue).work(burst=True)
+    jobs.worker(queue).work(burst=True)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The rest of the suite runs them synchronously (``is_async=False``, as on the embedded
 default and whenever TESTING); here ``synchronous()`` is turned off and an in-process
-``core.jobs.burst_worker`` drains the queue, on fakeredis or on the Redis of REDIS_URL.
+``core.jobs.worker`` drains the queue, on fakeredis or on the Redis of REDIS_URL.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def catalogue_jobs(queue) -> int:
 
 
 def _drain(queue) -> None:
-    app_jobs.burst_worker(queue).work(burst=True)
+    app_jobs.worker(queue).work(burst=True)
 
 
 def test_jobs_wait_for_the_commit_then_a_worker_runs_them(client, clock, real_queue):

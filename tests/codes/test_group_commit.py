@@ -140,7 +140,7 @@ def _suspend(person_id: str) -> None:
     db.session.commit()
 
 
-def test_the_batch_refuses_a_suspended_holder_without_spending_the_code(grouped, monkeypatch):
+def test_the_batch_refuses_a_suspended_holder(grouped, monkeypatch):
     client = grouped.test_client()
     scanner = make_service_point(client)
     holder = resident(client)
@@ -175,7 +175,7 @@ def test_the_batch_refuses_a_service_point_disabled_by_another_worker(grouped):
     assert db.session.scalar(select(func.count()).select_from(Scan)) == 1
 
 
-def test_a_failed_batch_answers_503_and_releases_the_codes_it_spent(grouped, monkeypatch):
+def test_a_failed_batch_answers_503_and_its_codes_stay_usable(grouped, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
     client = grouped.test_client()
@@ -206,3 +206,24 @@ def test_after_its_batch_the_holder_gets_a_new_code_at_once(grouped):
     assert scan(client, scanner, code).status_code == 201
     assert my_code(client, holder)["code"] != code
 
+
+
+def test_one_statement_writes_one_of_two_rows_with_the_same_nonce(grouped):
+    from codes import scan_store
+    from identity.models import Person
+
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    holder = resident(client)
+    person_id = client.get("/api/v1/me", headers=holder["headers"]).json["id"]
+    handle = db.session.get(Person, person_id).handle
+    db.session.remove()
+    rows = [scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
+                                purpose="identity-check", code_kind="online", nonce="cd" * 8,
+                                expires_at=scan_writer.clock.now()) for _ in range(2)]
+    with scan_store.connect() as connection:
+        stored = scan_store.store(connection, rows, [0, 0], [handle, handle])
+    assert [s.written for s in stored] == [True, False]
+    assert all(s.holder.id == person_id and s.point.active for s in stored)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "scan")) == 1
