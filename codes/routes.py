@@ -1,8 +1,8 @@
 """HTTP surface of the code: my code, devices, JWKS, service-point tokens, scans."""
 from flask import g, make_response
-from flask_smorest import Blueprint
 
 from core import clock
+from core.openapi import QuickBlueprint as Blueprint
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.responses import json_response
 from codes import devices, keys, render, scans, service, service_points

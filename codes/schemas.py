@@ -1,7 +1,7 @@
 """Request and response bodies of the code routes (marshmallow; they make the OpenAPI document)."""
 from marshmallow import Schema, fields, validate
 
-from core.schemas import ProblemSchema, Rfc3339, Text  # noqa: F401  (Text is imported from here)
+from core.schemas import ProblemSchema, Rfc3339, Text, text_problem  # noqa: F401  (Text is imported from here)
 
 
 class CodeSchema(Schema):
@@ -48,6 +48,20 @@ class ScanRequestSchema(Schema):
     code = Text(required=True, validate=validate.Length(min=1, max=2048), metadata={
         "description": "the scanned text: `OC1:...` or an offline `OCD1:...` code"})
     purpose = Text(required=True, validate=validate.Length(min=1, max=64))
+
+    @staticmethod
+    def quick_load(data):
+        """The arguments of a body that is plainly valid, without marshmallow's machinery
+        (``core.openapi.QuickParser``; a scan is the hottest request); None for anything
+        else, which the schema then loads and refuses with its own messages."""
+        if type(data) is not dict or len(data) != 2:
+            return None
+        code, purpose = data.get("code"), data.get("purpose")
+        if (type(code) is str and type(purpose) is str and 0 < len(code) <= 2048
+                and 0 < len(purpose) <= 64 and text_problem(code) is None
+                and text_problem(purpose) is None):
+            return {"code": code, "purpose": purpose}
+        return None
 
 
 class ShownBySchema(Schema):

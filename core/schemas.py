@@ -11,13 +11,21 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Must not contain NUL characters.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("Must be valid Unicode text.") from None
+        problem = text_problem(text)
+        if problem is not None:
+            raise ValidationError(problem)
         return text
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``Text`` refuses this string (a NUL, a lone surrogate), or None when it takes it."""
+    if "\x00" in text:
+        return "Must not contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text."
+    return None
 
 
 class Rfc3339(fields.DateTime):
