@@ -107,6 +107,9 @@ def create_app(config: Config | dict | None = None) -> Flask:
     app.session_interface = _CookieSessions()
     _serve_docs_assets(app)
     _register_domains(app, api)
+    from codes import fast_path
+
+    fast_path.install(app)  # GET /me/code from Redis, ahead of Flask's dispatch
     unit_of_work.install(app)  # last: its after_request runs first (see core/unit_of_work.py)
     return app
 

@@ -48,11 +48,12 @@ class IssuedCode:
                 "refresh_after": datetime.fromtimestamp(self.refresh_after, timezone.utc)}
 
     def as_dict(self) -> dict:
-        """``as_body`` dumped by ``CodeSchema``, as the API answers, for the bodies written
-        without a schema dump (the hot code route, the cached home screen)."""
-        from codes.schemas import CodeSchema
-
-        return CodeSchema().dump(self.as_body())
+        """``as_body`` as ``CodeSchema`` dumps it (times in RFC 3339), written directly: the
+        hot code route and the cached home screen answer it without a schema dump."""
+        return {"code": self.code,
+                "expires_at": clock.rfc3339(datetime.fromtimestamp(self.exp, timezone.utc)),
+                "refresh_after": clock.rfc3339(datetime.fromtimestamp(self.refresh_after,
+                                                                      timezone.utc))}
 
 
 def code_key(handle: str, kind: int = PERSON) -> str:
@@ -83,7 +84,8 @@ def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> Iss
     return IssuedCode(code, exp, iat + (2 * ttl) // 3, signer.kid)
 
 
-def _decode(raw: bytes | None) -> IssuedCode | None:
+def decode_cached(raw: bytes | None) -> IssuedCode | None:
+    """The code cached at ``code_key`` (its raw value; None when absent or unreadable)."""
     if raw is None:
         return None
     try:
@@ -105,7 +107,7 @@ def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> Issu
     r = redis_client()
     key = code_key(handle, kind)
     now = clock.timestamp()
-    cached = _decode(r.get(key) if cached_value is NOT_READ else cached_value)
+    cached = decode_cached(r.get(key) if cached_value is NOT_READ else cached_value)
     if cached is not None and cached.usable(now):
         return cached
     issued = issue_code(handle, kind)
@@ -114,7 +116,7 @@ def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> Issu
     if cached is None:
         if r.set(key, value, nx=True, px=ttl_ms):
             return issued
-        winner = _decode(r.get(key))
+        winner = decode_cached(r.get(key))
         if winner is not None and winner.usable(now):
             return winner
     # A stale entry that Redis has not expired yet (its clock and ours differ): replace it.

@@ -30,8 +30,6 @@ def configure_logging(level: str) -> None:
 
 
 def install_request_logging(app: Flask) -> None:
-    log = logging.getLogger("onecode.request")
-
     @app.before_request
     def _start():
         g.request_started = time.perf_counter()
@@ -41,12 +39,19 @@ def install_request_logging(app: Flask) -> None:
     def _finish(response):
         started = g.get("request_started")
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        if started is not None and log.isEnabledFor(logging.INFO):
-            log.info("request", extra={
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
-            })
+        if started is not None:
+            log_request(g.get("request_id"), request.method,
+                        request.url_rule.rule if request.url_rule else None,
+                        response.status_code, time.perf_counter() - started)
         return response
+
+
+_log = logging.getLogger("onecode.request")
+
+
+def log_request(request_id: str | None, method: str, route: str | None, status: int,
+                seconds: float) -> None:
+    """The one line each request is logged with (at INFO)."""
+    if _log.isEnabledFor(logging.INFO):
+        _log.info("request", extra={"request_id": request_id, "method": method, "route": route,
+                                    "status": status, "ms": round(seconds * 1000, 2)})
