@@ -1,9 +1,10 @@
 """The scan path against its floor, in one run (PostgreSQL + Redis, gunicorn, wrk).
 
     DATABASE_URL=postgresql://... REDIS_URL=redis://... .venv/bin/python bench/bench_scan_path.py \
-        [--runs 3] [--seconds 10] [--connections 32] [--workers 2]
+        [--runs 3] [--seconds 10] [--connections 32] [--workers 2] [--warm-up 3]
 
-Each run, under the repository's gunicorn settings with WEB_CONCURRENCY workers:
+Each run, under the repository's gunicorn settings with WEB_CONCURRENCY workers, each
+endpoint loaded for --warm-up seconds (answers discarded) and then measured:
 1. bare Flask JSON (the baseline);
 2. the floor scan (bench/floor_app.py: Ed25519 verify + Redis SET NX + one synchronous insert),
    and the floor without its insert;
@@ -27,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_server import LOGIN_LUA, SCANS_LUA  # noqa: E402
 from bench.harness import (ROOT, TOKENS_LUA, gunicorn, job_worker, post, prepared_app,  # noqa: E402
-                           print_table, resident_data, save, wrk)
+                           print_table, resident_data, save, wrk, wrk_spread)
 
 RESIDENTS = 200
+THREADS = int(os.environ.get("GUNICORN_THREADS", "4"))
 PURPOSE = "identity-check"
 
 FLOOR_LUA = SCANS_LUA.replace('["Authorization"] = "Bearer " .. token,\n', "")
@@ -53,6 +55,16 @@ def _file(lines: list[str]) -> str:
         return fh.name
 
 
+def _script(script: dict, codes_file: str | None) -> dict:
+    """wrk's script and its arguments: a codes file and a token (scans, the floor), or the
+    script's own."""
+    if not script:
+        return {}
+    if "token" in script:
+        return {"script": script["lua"], "script_args": [codes_file, script["token"], "2"]}
+    return {"script": script["lua"], "script_args": script["args_"]}
+
+
 def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
     from sqlalchemy import func, select, text
 
@@ -61,8 +73,42 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
 
     results = {}
     load = {"seconds": args.seconds, "connections": args.connections}
+    warm = {"seconds": args.warm_up, "connections": args.connections}
+
+    def spread_wrk(url, options):
+        """The measured run, every worker holding at least as many of wrk's connections as
+        it has threads (``wrk_spread``)."""
+        port_of = int(url.split(":")[2].split("/")[0])
+        return wrk_spread(url, port_of, args.workers, THREADS, options)
+
+    def measure(url, before_try=None, **script):
+        """Load ``url`` for the warm-up (answers discarded: connections, caches, prepared
+        statements and the planner's statistics settle), then measure it; every try with
+        codes of its own (``token``: the script sends codes), ``before_try()`` first."""
+        made = []
+
+        def codes(count):
+            made.append(_file(_codes(app, count)))
+            return made[-1]
+
+        sends_codes = "token" in script
+        if args.warm_up:
+            warm_codes = codes(codes_needed // args.seconds * args.warm_up) if sends_codes else None
+            wrk(url, **warm, **_script(script, warm_codes))
+
+        def one_try(_try):
+            if before_try is not None:
+                before_try()
+            return {**load, **_script(script, codes(codes_needed) if sends_codes else None)}
+
+        result = spread_wrk(url, one_try)
+        for path in made:
+            os.unlink(path)
+        return result
+
     with gunicorn("bench.bare_app:app", port + 1, env) as bare:
-        results["bare"] = wrk(f"{bare}/bare", **load)
+        codes_needed = 0
+        results["bare"] = measure(f"{bare}/bare")
     # Enough codes that none is sent twice, whichever endpoint is fastest.
     codes_needed = max(40000, int(results["bare"]["rps"] * args.seconds * 1.2))
 
@@ -75,26 +121,27 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
         db.session.commit()
     jwks_file = _file([json.dumps(jwks)])
     for name, write in (("floor", "1"), ("floor_no_write", "0")):
-        codes_file = _file(_codes(app, codes_needed))
         with gunicorn("bench.floor_app:app", port + 2, dict(
                 env, FLOOR_JWKS_FILE=jwks_file, FLOOR_DB_WRITE=write)) as floor:
-            results[name] = wrk(f"{floor}/floor/scans", **load, script=FLOOR_LUA,
-                                script_args=[codes_file, "", "2"])
-        os.unlink(codes_file)
+            results[name] = measure(f"{floor}/floor/scans", lua=FLOOR_LUA, token="")
 
     with gunicorn("wsgi:app", port, env) as base, job_worker(env):
         tokens = [post(f"{base}/api/v1/auth/login",
                        {"username": r["phone"], "password": r["password"]})["access_token"]
                   for r in (resident_data(i) for i in range(RESIDENTS))]
         tokens_file = _file(tokens)
-        results["me_code"] = wrk(f"{base}/api/v1/me/code", **load, script=TOKENS_LUA,
-                                 script_args=[tokens_file])
+        results["me_code"] = measure(f"{base}/api/v1/me/code", lua=TOKENS_LUA,
+                                     args_=[tokens_file])
         sp_token = post(f"{base}/api/v1/service-points/token", service_point)["access_token"]
-        with app.app_context():
-            before = db.session.scalar(select(func.count()).select_from(Scan))
-        codes_file = _file(_codes(app, codes_needed))
-        results["scans"] = wrk(f"{base}/api/v1/scans", **load, script=SCANS_LUA,
-                               script_args=[codes_file, sp_token, "2"])
+        counted = {}
+
+        def count_rows():  # before each try: the check below is of the measured one
+            with app.app_context():
+                counted["before"] = db.session.scalar(select(func.count()).select_from(Scan))
+
+        results["scans"] = measure(f"{base}/api/v1/scans", count_rows, lua=SCANS_LUA,
+                                   token=sp_token)
+        before = counted["before"]
         with app.app_context():
             after = db.session.scalar(select(func.count()).select_from(Scan))
         accepted = results["scans"]["requests"] - results["scans"]["non_2xx"]
@@ -104,9 +151,9 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
         results["scans"]["accepted"] = accepted
         results["scans"]["all_on_record"] = after - before >= accepted
         r0 = resident_data(0)
-        results["login"] = wrk(f"{base}/api/v1/auth/login", **load, script=LOGIN_LUA,
-                               script_args=[r0["phone"], r0["password"]])
-        for path in (tokens_file, codes_file, jwks_file):
+        results["login"] = measure(f"{base}/api/v1/auth/login", lua=LOGIN_LUA,
+                                   args_=[r0["phone"], r0["password"]])
+        for path in (tokens_file, jwks_file):
             os.unlink(path)
     return results
 
@@ -118,6 +165,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=5177)
+    parser.add_argument("--warm-up", type=int, default=3,
+                        help="seconds of load before each measured run (0: none)")
     args = parser.parse_args()
 
     app, env = prepared_app("scan_path", 14, CODE_TTL_SECONDS=60,
@@ -142,6 +191,8 @@ def main() -> None:
               f"{args.workers} workers")
         print_table([(label, result[name]) for label, name in zip(labels, names)],
                     result["bare"])
+        print("wrk's connections per worker (tries): " + ", ".join(
+            f"{name} {result[name]['spread']} ({result[name]['tries']})" for name in names))
         scans, floor = result["scans"], result["floor"]
         print(f"scans / floor: {scans['rps'] / floor['rps']:.0%}; "
               f"scans p99 {scans['p99_ms']:.1f} ms; "

@@ -241,6 +241,41 @@ def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2,
     return result
 
 
+def connections_per_worker(port: int) -> list[int]:
+    """How many established connections to ``port`` each process holds (``ss``), fewest
+    first: gunicorn's workers share one listening socket, and which worker accepts which of
+    wrk's connections is a race."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True).stdout
+    counts: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values())
+
+
+def wrk_spread(url: str, port: int, workers: int, least: int, options, attempts: int = 3) -> dict:
+    """``wrk`` with ``options(attempt)`` (wrk's keyword arguments; fresh codes each try, for
+    instance), run again (up to ``attempts`` times) while some worker holds fewer than
+    ``least`` of its connections: a worker with fewer connections than threads cannot use
+    them all, and the run would measure the accept race rather than the app. The result
+    says how the connections were spread (``spread``) and how many tries it took."""
+    import threading
+
+    for attempt in range(1, attempts + 1):
+        found: dict = {}
+        chosen = options(attempt)
+        runner = threading.Thread(target=lambda: found.update(wrk(url, **chosen)))
+        runner.start()
+        time.sleep(min(1.5, chosen.get("seconds", 10) / 4))  # wrk has opened its connections
+        spread = connections_per_worker(port)
+        runner.join()
+        spread = [0] * (workers - len(spread)) + spread
+        found.update(spread=spread, tries=attempt)
+        if spread[0] >= least:
+            break
+    return found
+
+
 def print_table(rows: list[tuple[str, dict]], baseline: dict) -> None:
     print(f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}{'non-2xx':>9}")
     for name, r in rows:
