@@ -264,6 +264,9 @@ def wrk_spread(url: str, port: int, workers: int, least: int, options, attempts:
     for attempt in range(1, attempts + 1):
         found: dict = {}
         chosen = options(attempt)
+        # Right after a run, the workers are still closing its connections, and the next
+        # run's connections went to one of them far more often; a second apart, seldom.
+        time.sleep(1)
         runner = threading.Thread(target=lambda: found.update(wrk(url, **chosen)))
         runner.start()
         time.sleep(min(1.5, chosen.get("seconds", 10) / 4))  # wrk has opened its connections
