@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_server import LOGIN_LUA, SCANS_LUA  # noqa: E402
-from bench.harness import (ROOT, TOKENS_LUA, gunicorn, job_worker, post, prepared_app,  # noqa: E402
-                           print_table, resident_data, save, wrk, wrk_spread)
+from bench.harness import (ROOT, TOKENS_LUA, cpu_ms_per, cpu_seconds, gunicorn,  # noqa: E402
+                           job_worker, post, prepared_app, print_table, resident_data, save,
+                           wrk, wrk_spread)
 
 RESIDENTS = 200
 THREADS = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -96,12 +97,21 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
             warm_codes = codes(codes_needed // args.seconds * args.warm_up) if sends_codes else None
             wrk(url, **warm, **_script(script, warm_codes))
 
+        port_of = int(url.split(":")[2].split("/")[0])
+        cpu = {}
+
         def one_try(_try):
             if before_try is not None:
                 before_try()
-            return {**load, **_script(script, codes(codes_needed) if sends_codes else None)}
+            chosen = {**load, **_script(script, codes(codes_needed) if sends_codes else None)}
+            cpu["before"] = cpu_seconds(port_of, "scan_path")
+            return chosen
 
         result = spread_wrk(url, one_try)
+        # CPU per request of the server's processes and of the database's backends: a cost
+        # that other load on the machine changes much less than the rate.
+        result["cpu_ms"] = cpu_ms_per(cpu["before"], cpu_seconds(port_of, "scan_path"),
+                                      result["requests"])
         for path in made:
             os.unlink(path)
         return result
@@ -191,6 +201,9 @@ def main() -> None:
               f"{args.workers} workers")
         print_table([(label, result[name]) for label, name in zip(labels, names)],
                     result["bare"])
+        print("CPU ms per request (server, database): " + ", ".join(
+            f"{name} {result[name]['cpu_ms']['server']}, {result[name]['cpu_ms']['database']}"
+            for name in names))
         print("wrk's connections per worker (tries): " + ", ".join(
             f"{name} {result[name]['spread']} ({result[name]['tries']})" for name in names))
         scans, floor = result["scans"], result["floor"]

@@ -7,7 +7,8 @@ much entropy a slow hash adds nothing, and the check stays cheap.
 **Disabling.** A client row has ``active`` and ``generation``. Disabling it clears ``active``
 and moves ``generation`` on; every token names the generation it was issued in. So a disabled
 client's tokens stop at once on every route and every worker (the bearer check reads the row,
-the database being the source of truth, on every request; nothing caches it), and when an
+the database being the source of truth, on every request; see below for the scan route's
+snapshot, whose write reads the row again), and when an
 operator enables the client again, only tokens it asks for afterwards work: the ones it held
 before stay dead, whoever may have copied them. Each package registers how to load the clients
 of its token kind (``register_kind``), so that this layer never imports the packages above it.

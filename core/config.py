@@ -89,7 +89,9 @@ class Config:
     # GET /me/code answered from Redis ahead of Flask when it can be (codes/fast_path.py).
     CODE_FAST_PATH: bool = True
     # The audit chain: with a real queue, writers within one window share one seal job.
-    AUDIT_SEAL_WINDOW_MS: int = 200
+    # A seal job per window: each costs the job worker a fixed few milliseconds (RQ, the
+    # chain head), so a longer window costs less per entry; entries wait at most this long.
+    AUDIT_SEAL_WINDOW_MS: int = 1000
     # Tokens.
     ACCESS_TOKEN_SECONDS: int = 900
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600

@@ -227,3 +227,25 @@ def test_one_statement_writes_one_of_two_rows_with_the_same_nonce(grouped):
     assert all(s.holder.id == person_id and s.point.active for s in stored)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "scan")) == 1
+
+
+def test_with_redis_down_the_batch_still_accepts_a_code_once(grouped, monkeypatch):
+    # The batch's gate is the unique nonce in the database, so Redis failing neither opens
+    # a second use nor stops the gates; what waits for Redis is only the phone's new code,
+    # the change stamps and the seal (logged, and taken by the next seal).
+    import redis
+
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    code = my_code(client, resident(client))["code"]
+    db.session.remove()
+
+    def unreachable(*_args, **_kwargs):
+        raise redis.exceptions.ConnectionError("connection refused")
+
+    monkeypatch.setattr(redis_client(), "pipeline", unreachable)
+    monkeypatch.setattr(redis_client(), "set", unreachable)
+    assert scan(client, scanner, code).status_code == 201
+    replay = scan(client, scanner, code)
+    assert replay.status_code == 409 and problem_type(replay) == "code-already-used"
+    assert db.session.scalar(select(func.count()).select_from(Scan)) == 1
