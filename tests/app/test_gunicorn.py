@@ -290,3 +290,25 @@ def test_sigterm_lets_a_request_in_flight_finish(migrated, free_tcp_port_factory
         assert server.process.wait(timeout=30) == 0
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="a job worker needs a real Redis")
+def test_sigterm_stops_the_job_worker_promptly(migrated):
+    log = migrated / "jobs.log"
+    worker = subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", "jobs", "work"], cwd=ROOT,
+                              env={**_env(migrated), "LOG_LEVEL": "INFO"},
+                              stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    try:
+        deadline = time.monotonic() + 60
+        while "Listening on" not in log.read_text():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        started = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        assert time.monotonic() - started < 10, log.read_text()[-2000:]
+        assert worker.returncode == 0, log.read_text()[-2000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
