@@ -1,6 +1,6 @@
-"""What a scan's two paths share: who the subject is as a scanner sees them, and the key that
-spends a signed code in Redis (``codes.scans`` answers a scan in its request;
-``codes.scan_writer`` in a batch)."""
+"""What a scan's two paths share (``codes.scans`` answers a scan in its request,
+``codes.scan_writer`` in a batch): who the subject is as a scanner sees them; and the Redis
+key that spends a signed code on the request path."""
 from __future__ import annotations
 
 from flask import current_app

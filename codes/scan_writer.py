@@ -64,13 +64,11 @@ _KEEP_SECONDS = 1.0
 @dataclass
 class Pending:
     """A scan handed to the writer: its ``scans`` row without ``person_id`` (the writer fills
-    it in), the code's subject handle and expiry, and the generation of the service point's
-    token."""
+    it in), the code's subject handle, and the generation of the service point's token."""
 
     row: dict
     handle: str
     generation: int
-    exp: int
 
 
 class Expected:

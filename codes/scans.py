@@ -163,7 +163,7 @@ def _scan_in_batch(group, expected, point_id: str, generation: int, claims: Clai
             service_point_id=point_id, subject_kind="person", purpose=purpose,
             code_kind=ONLINE, created_at=now, nonce=claims.cti.hex(),
             expires_at=now + timedelta(seconds=cfg["SCAN_TTL_SECONDS"])),
-        handle=claims.sub, generation=generation, exp=claims.exp)
+        handle=claims.sub, generation=generation)
     subject = group.write(pending, cfg["SCAN_COMMIT_TIMEOUT_SECONDS"], expected)
     return ScanResult(pending.row["id"], pending.row["expires_at"], subject)
 
