@@ -6,11 +6,11 @@ sign-in check in one Redis round trip. Taking that request through Flask's dispa
 dozen hooks costs several times the work itself, so this WSGI middleware answers it first:
 
 1. only ``GET /api/v1/me/code`` with no query string;
-2. the bearer token verifies as the routes' check does (``core.auth.decode_token``: the same
-   per-worker cache of verified tokens, the times checked on every use), it is a resident's
-   access token naming a code handle and a sign-in;
-3. one ``MGET`` finds the sign-in alive (logout and revocation are immediate here as well) and
-   the cached code usable (before ``refresh_after``, its key still published).
+2. the bearer token passes the routes' own check (``core.auth.bearer_claims``: the same
+   per-worker cache of verified tokens, the sign-in read in Redis, so logout and revocation
+   are immediate here as well) and is a resident's naming a code handle;
+3. the cached code, read in the same ``MGET``, is usable (before ``refresh_after``, its key
+   still published).
 
 Then it answers 200 with the body, ``Cache-Control: no-store`` and ``X-Request-Id``, counts
 the request in the metrics and logs it as every request is logged. Anything else (no token,
@@ -21,17 +21,14 @@ ever answers what the route would have answered; ``CODE_FAST_PATH`` turns it off
 from __future__ import annotations
 
 import time
-import uuid
 
 from flask import Flask
 
 from core import clock, metrics
-from core.auth import decode_token
+from core.auth import RESIDENT, bearer_claims
 from core.errors import Problem
-from core.logs import log_request
+from core.logs import log_request, request_id
 from core.responses import dumps
-from core.store import get_many
-from core.tokens import family_key
 from codes import service
 
 PATH = "/api/v1/me/code"
@@ -51,32 +48,24 @@ class MyCodeFastPath:
             body = _cached_answer(environ.get("HTTP_AUTHORIZATION", ""))
         if body is None:
             return self.wsgi_app(environ, start_response)
-        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
+        given_id = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body))),
                                   ("Cache-Control", "no-store"),
-                                  ("X-Request-Id", request_id)])
+                                  ("X-Request-Id", given_id)])
         seconds = time.perf_counter() - started
         metrics.observe_request(PATH, "GET", 200, seconds)
-        log_request(request_id, "GET", PATH, 200, seconds)
+        log_request(given_id, "GET", PATH, 200, seconds)
         return [body]
 
 
 def _cached_answer(authorization: str) -> bytes | None:
     """The route's answer when it is the cached code, else None (the app answers)."""
-    scheme, _, token = authorization.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
     try:
-        claims = decode_token(token)
-        handle, family = claims.get("h"), claims.get("fam")
-        if claims.get("kind") != "resident" or not handle or not family:
+        claims, prefetched = bearer_claims(authorization, prefetch=service.my_code_keys)
+        if claims.get("kind") != RESIDENT or not claims.get("h"):
             return None
-        code_value, alive = get_many([service.code_key(handle), family_key(family)])
-        if alive is None:
-            return None
-        cached = service.decode_cached(code_value)
+        cached = service.decode_cached(prefetched[service.code_key(claims["h"])])
         if cached is None or not cached.usable(clock.timestamp()):
             return None
         return dumps(cached.as_dict())

@@ -25,11 +25,6 @@ wellknown_blp = Blueprint("wellknown", __name__, url_prefix="/.well-known", desc
 JWKS_MAX_AGE = 60
 
 
-def _my_code_key(claims: dict) -> list[str]:
-    """The cached code of the token's handle, read in the sign-in check's round trip."""
-    return [service.code_key(claims["h"], PERSON)] if claims.get("h") else []
-
-
 def _my_handle() -> str:
     handle = g.claims.get("h")
     if not handle:
@@ -42,7 +37,7 @@ def _my_handle() -> str:
 @blp.get("/me/code")
 @blp.doc(security=BEARER)
 @blp.response(200, CodeSchema)
-@require(RESIDENT, prefetch=_my_code_key)
+@require(RESIDENT, prefetch=service.my_code_keys)
 def my_code():
     """My current code
 

@@ -63,7 +63,7 @@ def connect():
     return connection
 
 
-def may_write(point: Point | None, generation: int, holder: Holder | None) -> bool:
+def _may_write(point: Point | None, generation: int, holder: Holder | None) -> bool:
     """Whether a row passes the checks: its service point active and in the token's
     generation, its holder active (the answers for each refusal: ``codes.scan_writer``)."""
     return (point is not None and point.active and point.generation == generation
@@ -156,7 +156,7 @@ def _store_portable(connection, rows, generations, handles) -> list[Stored]:
             holder = people.get(handle)
             if holder is not None:
                 row["person_id"] = holder.id
-            if (may_write(points.get(row["service_point_id"]), generation, holder)
+            if (_may_write(points.get(row["service_point_id"]), generation, holder)
                     and row["nonce"] not in nonces_seen):  # the same code twice: the first
                 nonces_seen.add(row["nonce"])
                 to_write.append(row)

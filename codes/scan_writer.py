@@ -87,17 +87,16 @@ class Expected:
 class ScanWriter:
     """One per web worker process (``writer()``); its thread starts on first use."""
 
-    def __init__(self, app: Flask, batch_max: int, wait_seconds: float, threads: int = 1):
+    def __init__(self, app: Flask, batch_max: int, wait_seconds: float):
         self.app = app
         self.batch_max = batch_max
         self.wait_seconds = wait_seconds
-        self.threads = threads
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._coming = 0  # scans on their way (``expect``), not handed over yet
-        self._local = threading.local()  # each writer thread's connection
+        self._held = None  # the writer thread's connection, while batches come
 
     def expect(self) -> "Expected":
         """Note a scan on its way to this writer (its code still being checked): a batch
@@ -127,16 +126,15 @@ class ScanWriter:
                                      headers={"Retry-After": 1}) from None
 
     def _ensure_thread(self) -> None:
-        if self._pid == os.getpid() and all(t.is_alive() for t in self._threads) and self._threads:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's threads are not here
-                self._queue, self._threads, self._pid = queue.SimpleQueue(), [], os.getpid()
-            self._threads = [t for t in self._threads if t.is_alive()]
-            while len(self._threads) < self.threads:
-                thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-                thread.start()
-                self._threads.append(thread)
+            if self._pid != os.getpid():  # forked: the parent's thread is not here
+                self._queue, self._thread, self._pid = queue.SimpleQueue(), None, os.getpid()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="scan-writer",
+                                                daemon=True)
+                self._thread.start()
 
     def _run(self) -> None:
         with self.app.app_context():
@@ -172,15 +170,13 @@ class ScanWriter:
         """The writer's connection, kept while batches come (a checkout per batch would
         ping the database each time); a fresh one from the pool after an idle second. On
         PostgreSQL it runs in autocommit: a batch is one statement (``codes.scan_store``)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = scan_store.connect()
-        return connection
+        if self._held is None:
+            self._held = scan_store.connect()
+        return self._held
 
     def _drop_connection(self) -> None:
-        connection = getattr(self._local, "connection", None)
+        connection, self._held = self._held, None
         if connection is not None:
-            self._local.connection = None
             try:
                 connection.close()
             except Exception as exc:  # noqa: BLE001 - a dead connection: the pool discards it
@@ -257,7 +253,7 @@ def writer() -> ScanWriter | None:
     if found is None:
         found = extensions.setdefault("scan_writer", ScanWriter(
             current_app._get_current_object(), cfg["SCAN_BATCH_MAX"],
-            cfg["SCAN_BATCH_WAIT_MS"] / 1000, cfg["SCAN_WRITERS"]))
+            cfg["SCAN_BATCH_WAIT_MS"] / 1000))
     return found
 
 

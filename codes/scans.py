@@ -45,7 +45,7 @@ from codes import devices, keys, scan_writer, service
 from codes.errors import CodeAlreadyUsed, CodeExpired, CodeInvalid, CodeMalformed, PurposeNotAllowed
 from codes.format import PERSON, Claims, ExpiredCode, InvalidCode, MalformedCode, check_expiry, parse_code
 from codes.models import Scan, ServicePoint
-from codes.scan_rules import nonce_key, nonce_seconds, person_subject
+from codes.scan_rules import person_subject
 from codes.service_points import get_service_point, may_scan
 from identity import service as identity
 
@@ -90,7 +90,9 @@ def _check_signed_code(text: str) -> Claims:
 
 def spend_nonce(cti: bytes, exp: int) -> None:
     """Mark a signed code used until it can no longer verify. ``CodeAlreadyUsed`` if it was."""
-    if not redis_client().set(nonce_key(cti.hex()), 1, nx=True, ex=nonce_seconds(exp)):
+    leeway = current_app.config["CODE_LEEWAY_SECONDS"]
+    seconds = max(1, int(exp + leeway - clock.timestamp()) + 1)
+    if not redis_client().set(f"nonce:{{{cti.hex()}}}", 1, nx=True, ex=seconds):
         raise CodeAlreadyUsed()
 
 

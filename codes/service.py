@@ -62,6 +62,12 @@ def code_key(handle: str, kind: int = PERSON) -> str:
     return f"code:{{{handle}}}:{kind}"
 
 
+def my_code_keys(claims: dict) -> list[str]:
+    """The cached code of a resident token's handle, for the sign-in check to read in its
+    round trip (``GET /me/code``, and its fast path)."""
+    return [code_key(claims["h"], PERSON)] if claims.get("h") else []
+
+
 def _image_key(handle: str, code: str, image_kind: str) -> str:
     digest = hashlib.sha256(code.encode()).hexdigest()[:32]
     return f"codeimg:{{{handle}}}:{digest}:{image_kind}"

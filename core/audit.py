@@ -123,11 +123,7 @@ def _seal_batch() -> int | None:
         digest = entry_hash(seq, clock.aware(entry.at), entry.action, entry.refs, prev)
         sealed.append({"entry_id": entry.id, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
-    if db.session.get_bind().dialect.name == "postgresql":
-        # One statement for the whole batch: the entries' seals go as one JSON parameter.
-        db.session.execute(_SEAL_ENTRIES_PG, {"sealed": json.dumps(sealed)})
-    else:
-        db.session.execute(_SEAL_ENTRY, sealed)
+    db.session.execute(_SEAL_ENTRY, sealed)
     head.seq, head.hash = seq, prev
     db.session.flush()
     return len(entries)
@@ -135,11 +131,6 @@ def _seal_batch() -> int | None:
 
 _UNSEALED = (select(AuditEntry.id, AuditEntry.at, AuditEntry.action, AuditEntry.refs)
              .where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(_BATCH))
-_SEAL_ENTRIES_PG = text(
-    "UPDATE audit_entries SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash "
-    "FROM json_to_recordset(CAST(:sealed AS json)) "
-    "AS s(entry_id bigint, seq bigint, prev_hash varchar, hash varchar) "
-    "WHERE audit_entries.id = s.entry_id")
 _SEAL_ENTRY = (update(AuditEntry.__table__)
                .where(AuditEntry.__table__.c.id == bindparam("entry_id"))
                .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"),
@@ -189,18 +180,15 @@ def request_seal() -> None:
     the flag set had committed before it looked, so before the lapse, so its entry is in the
     job's look: nothing is left unsealed, and a burst of writers costs one seal per window.
     """
-    from core import jobs
-
-    if jobs.synchronous():
-        seal()
-    elif redis_client().set(_SEAL_QUEUED, 1, nx=True,
-                            px=current_app.config["AUDIT_SEAL_WINDOW_MS"]):
-        jobs.enqueue_now(seal_job)
+    pipe = redis_client().pipeline(transaction=False)
+    answered = request_seal_in(pipe)
+    answered(pipe.execute() if len(pipe) else [])
 
 
 def request_seal_in(pipe):
-    """``request_seal`` with its flag set among the commands of the caller's pipeline; call
-    what this returns with the pipeline's answers once it has run."""
+    """``request_seal`` with its flag set among the commands of the caller's pipeline (none
+    with a synchronous queue); call what this returns with the pipeline's answers once it
+    has run."""
     from core import jobs
 
     if jobs.synchronous():

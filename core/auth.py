@@ -86,14 +86,21 @@ def check_client_state(client, generation: int) -> None:
 
 
 def verified_claims(refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
-    """The claims of the request's bearer token, and the Redis values the route asked for.
+    """The claims of the request's bearer token, and the Redis values the route asked for
+    (``bearer_claims`` of its ``Authorization`` header)."""
+    return bearer_claims(request.headers.get("Authorization", ""), refresh, prefetch)
+
+
+def bearer_claims(authorization: str, refresh: bool = False, prefetch=None) -> tuple[dict, dict]:
+    """The claims of the bearer token in an ``Authorization`` header's value, and the Redis
+    values asked for; raises the bearer problems.
 
     A sign-in's access tokens live only as long as its family (``app.tokens``), so every
     request reads ``fam:{F}`` from Redis. ``prefetch(claims)`` names more keys the route will
     read; they come back in the same round trip (``app.store.get_many``), so a route that
     needs only Redis, such as ``GET /me/code``, answers after a single round trip.
     """
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise MissingToken("Send a bearer token.")

@@ -176,7 +176,11 @@ def renew_persons_in(pipe, person_ids) -> None:
     own): renew these people's stamps, as commands of the caller's pipeline (sent after its
     commit), so that they cost no round trip of their own."""
     for person_id in set(person_ids):
-        pipe.set(stamp_key(person_id), secrets.token_hex(8), ex=STAMP_SECONDS)
+        _renew_in(pipe, stamp_key(person_id))
+
+
+def _renew_in(pipe, key: str) -> None:
+    pipe.set(key, secrets.token_hex(8), ex=STAMP_SECONDS)
 
 
 def _renew(keys) -> None:
@@ -189,7 +193,7 @@ def _renew(keys) -> None:
         for start in range(0, len(keys), _PIPELINE_CHUNK):
             pipe = r.pipeline(transaction=False)
             for key in keys[start:start + _PIPELINE_CHUNK]:
-                pipe.set(key, secrets.token_hex(8), ex=STAMP_SECONDS)
+                _renew_in(pipe, key)
             pipe.execute()
     except redis.RedisError as exc:
         log.warning("change stamps not renewed", extra={"stamps": len(keys), "error_type": type(exc).__name__})

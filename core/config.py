@@ -85,7 +85,6 @@ class Config:
     SCAN_BATCH_WAIT_MS: float = 2.0
     SCAN_BATCH_MAX: int = 64
     SCAN_COMMIT_TIMEOUT_SECONDS: float = 5.0
-    SCAN_WRITERS: int = 1
     # GET /me/code answered from Redis ahead of Flask when it can be (codes/fast_path.py).
     CODE_FAST_PATH: bool = True
     # The audit chain: with a real queue, writers within one window share one seal job.

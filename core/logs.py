@@ -33,7 +33,7 @@ def install_request_logging(app: Flask) -> None:
     @app.before_request
     def _start():
         g.request_started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-Id", ""))
 
     @app.after_request
     def _finish(response):
@@ -47,6 +47,11 @@ def install_request_logging(app: Flask) -> None:
 
 
 _log = logging.getLogger("onecode.request")
+
+
+def request_id(given: str) -> str:
+    """A request's id: the client's ``X-Request-Id`` (at most 64 characters), else a new one."""
+    return given[:64] or uuid.uuid4().hex
 
 
 def log_request(request_id: str | None, method: str, route: str | None, status: int,

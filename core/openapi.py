@@ -25,7 +25,7 @@ import http
 import re
 
 from apispec import BasePlugin
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 from flask_smorest.utils import prepare_response
@@ -196,8 +196,6 @@ class QuickParser(FlaskParser):
     def parse(self, argmap, req=None, *, location=None, **kwargs):
         quick = getattr(argmap, "quick_load", None)
         if quick is not None and location == "json":
-            from flask import request
-
             loaded = quick(request.get_json(silent=True))  # loaded and bounded already
             if loaded is not None:
                 return loaded

@@ -78,10 +78,10 @@ def test_redis_failing_gets_the_routes_answer(app, client, monkeypatch):
     holder = resident(client)
     my_code(client, holder)
 
-    def down(_keys):
+    def down(*_args, **_kwargs):
         raise redis.exceptions.ConnectionError("gone")
 
-    monkeypatch.setattr(fast_path, "get_many", down)
+    monkeypatch.setattr(fast_path, "bearer_claims", down)
     answer = client.get("/api/v1/me/code", headers=holder["headers"])
     assert answer.status_code == 200  # the route read Redis itself and answered
 

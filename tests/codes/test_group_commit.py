@@ -81,23 +81,33 @@ def test_a_replay_after_redis_lost_its_data_is_refused_by_the_batch(grouped):
     assert db.session.scalar(select(func.count()).select_from(Scan)) == 1
 
 
-def test_the_same_code_twice_in_one_batch_is_written_once(grouped):
-    from codes.errors import CodeAlreadyUsed
+def _holder_handle(client) -> tuple[str, str]:
+    """A new resident's id and code handle (the session left without a transaction)."""
     from identity.models import Person
 
-    client = grouped.test_client()
-    scanner = make_service_point(client)
     holder = resident(client)
     person_id = client.get("/api/v1/me", headers=holder["headers"]).json["id"]
     handle = db.session.get(Person, person_id).handle
-    db.session.rollback()
+    db.session.remove()
+    return person_id, handle
+
+
+def _rows(scanner: dict, nonce: str, count: int) -> list[dict]:
+    """``count`` scan rows of the same code for the writer, as a scan would hand them over."""
+    return [scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
+                                purpose="identity-check", code_kind="online", nonce=nonce,
+                                expires_at=scan_writer.clock.now()) for _ in range(count)]
+
+
+def test_the_same_code_twice_in_one_batch_is_written_once(grouped):
+    from codes.errors import CodeAlreadyUsed
+
+    client = grouped.test_client()
+    scanner = make_service_point(client)
+    _person_id, handle = _holder_handle(client)
     writer = scan_writer.writer()
-    pendings = [scan_writer.Pending(
-        row=scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
-                                purpose="identity-check", code_kind="online", nonce="ab" * 8,
-                                expires_at=scan_writer.clock.now()),
-        handle=handle, generation=0)
-        for _ in range(2)]
+    pendings = [scan_writer.Pending(row=row, handle=handle, generation=0)
+                for row in _rows(scanner, "ab" * 8, 2)]
     results = [None, None]
 
     def write(i):
@@ -207,20 +217,13 @@ def test_after_its_batch_the_holder_gets_a_new_code_at_once(grouped):
     assert my_code(client, holder)["code"] != code
 
 
-
 def test_one_statement_writes_one_of_two_rows_with_the_same_nonce(grouped):
     from codes import scan_store
-    from identity.models import Person
 
     client = grouped.test_client()
     scanner = make_service_point(client)
-    holder = resident(client)
-    person_id = client.get("/api/v1/me", headers=holder["headers"]).json["id"]
-    handle = db.session.get(Person, person_id).handle
-    db.session.remove()
-    rows = [scan_writer.new_row(service_point_id=scanner["id"], subject_kind="person",
-                                purpose="identity-check", code_kind="online", nonce="cd" * 8,
-                                expires_at=scan_writer.clock.now()) for _ in range(2)]
+    person_id, handle = _holder_handle(client)
+    rows = _rows(scanner, "cd" * 8, 2)
     with scan_store.connect() as connection:
         stored = scan_store.store(connection, rows, [0, 0], [handle, handle])
     assert [s.written for s in stored] == [True, False]

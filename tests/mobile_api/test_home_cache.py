@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.catalog.support import load_sample_catalogue, make_publisher, my_notices, publish, read_credential_notices
-from tests.codes.support import make_service_point, my_code, scan, signed_in_again
+from tests.codes.support import make_service_point, my_code, scan
 from tests.helpers import resident
 from tests.wallet.support import issued, make_issuer, resident_id_claims
 
