@@ -1,65 +1,135 @@
-"""``GET /api/v1/me/code`` answered at the edge of the app, when its answer is in Redis.
+"""The two hottest requests answered at the edge of the app, ahead of Flask's dispatch.
 
-A phone asks for its code every few seconds, all day: the platform's most frequent request.
-Its answer is nearly always the cached current code (``codes.service``), found with the
-sign-in check in one Redis round trip. Taking that request through Flask's dispatch and its
-dozen hooks costs several times the work itself, so this WSGI middleware answers it first:
+A phone asks for its code every few seconds, all day; a gate scans one every second at rush
+hour. Taking those requests through Flask's dispatch, its request context and its dozen
+hooks costs more than the work itself, so this WSGI middleware answers them first when it
+can, with the routes' own checks and services, and hands everything else to the app
+unchanged. It only ever answers what the route would have answered: the same status, body
+and headers (``X-Request-Id`` included), counted in the metrics and logged as every request
+is logged.
 
-1. only ``GET /api/v1/me/code`` with no query string;
-2. the bearer token passes the routes' own check (``core.auth.bearer_claims``: the same
+``GET /api/v1/me/code`` (``CODE_FAST_PATH``), with no query string, when:
+
+1. the bearer token passes the routes' own check (``core.auth.bearer_claims``: the same
    per-worker cache of verified tokens, the sign-in read in Redis, so logout and revocation
    are immediate here as well) and is a resident's naming a code handle;
-3. the cached code, read in the same ``MGET``, is usable (before ``refresh_after``, its key
+2. the cached code, read in the same ``MGET``, is usable (before ``refresh_after``, its key
    still published).
 
-Then it answers 200 with the body, ``Cache-Control: no-store`` and ``X-Request-Id``, counts
-the request in the metrics and logs it as every request is logged. Anything else (no token,
-a bad or expired one, a sign-in ended, no usable cached code, Redis failing) goes to the app
-unchanged, which answers as it always has: a problem, a new code, a 503. The middleware only
-ever answers what the route would have answered; ``CODE_FAST_PATH`` turns it off.
+Anything else (no token, a bad or expired one, a sign-in ended, no usable cached code, Redis
+failing) goes to the app, which answers as it always has: a problem, a new code, a 503.
+
+``POST /api/v1/scans`` (``SCAN_FAST_PATH``), with no query string, a JSON body of at most
+``_SCAN_BODY_MAX`` bytes, when:
+
+1. the bearer token is a service point's and passes the route's check
+   (``core.auth.check_client`` on its worker's snapshot, as the route does);
+2. the body is plainly valid (``ScanRequestSchema.quick_load``, after the app's bounded JSON
+   loader);
+3. the scan is one the group commit writes (``codes.scans.scan_in_batch``: a person's own
+   signed code; an offline code or a code shown for someone else is the route's, decided
+   before anything is written or counted).
+
+Then the scan is done as the route does it, and answered 201 after the commit that holds its
+row. A scan refused on the way (any problem, or a failure such as the database down) is
+answered by the app: the request goes to it with the refusal in its environ
+(``refusal(environ)``), and the route raises that refusal instead of scanning again, so every
+problem is rendered, translated and logged in one place and nothing is checked twice. The
+body read here is handed to the app as it came.
 """
 from __future__ import annotations
 
+import io
 import time
 
 from flask import Flask
 
-from core import clock, metrics
-from core.auth import RESIDENT, bearer_claims
+from core import clock, metrics, untrusted_json
+from core.auth import RESIDENT, SERVICE_POINT, bearer_claims, check_client
 from core.errors import Problem
 from core.logs import log_request, request_id
 from core.responses import dumps
-from codes import service
+from codes import scans, service
+from codes.schemas import ScanRequestSchema
 
-PATH = "/api/v1/me/code"
+CODE_PATH = "/api/v1/me/code"
+SCANS_PATH = "/api/v1/scans"
+# A scan's body is about 250 bytes; anything much larger is the route's to refuse.
+_SCAN_BODY_MAX = 4096
+_REFUSAL = "onecode.scan_refusal"
 
 
-class MyCodeFastPath:
-    def __init__(self, app: Flask, wsgi_app):
+class FastPaths:
+    """The middleware: ``GET /me/code`` and ``POST /scans`` as the module says; every other
+    request, and every one of those it cannot answer, goes to ``wsgi_app``."""
+
+    def __init__(self, app: Flask, wsgi_app, code: bool, scans: bool):
         self.app = app
         self.wsgi_app = wsgi_app
+        self.routes = {}
+        if code:
+            self.routes[("GET", CODE_PATH)] = self._my_code
+        if scans:
+            self.routes[("POST", SCANS_PATH)] = self._scan
 
     def __call__(self, environ, start_response):
-        if (environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET"
-                or environ.get("QUERY_STRING")):
+        route = self.routes.get((environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")))
+        if route is None or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
+        return route(environ, start_response)
+
+    def _my_code(self, environ, start_response):
         started = time.perf_counter()
         with self.app.app_context():
-            body = _cached_answer(environ.get("HTTP_AUTHORIZATION", ""))
+            body = _cached_code(environ.get("HTTP_AUTHORIZATION", ""))
         if body is None:
             return self.wsgi_app(environ, start_response)
-        given_id = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
-        start_response("200 OK", [("Content-Type", "application/json"),
-                                  ("Content-Length", str(len(body))),
-                                  ("Cache-Control", "no-store"),
-                                  ("X-Request-Id", given_id)])
-        seconds = time.perf_counter() - started
-        metrics.observe_request(PATH, "GET", 200, seconds)
-        log_request(given_id, "GET", PATH, 200, seconds)
-        return [body]
+        return _answer(environ, start_response, started, "GET", CODE_PATH, "200 OK", body,
+                       [("Cache-Control", "no-store")])
+
+    def _scan(self, environ, start_response):
+        started = time.perf_counter()
+        if not self.app.config["SCAN_GROUP_COMMIT"]:
+            return self.wsgi_app(environ, start_response)  # every scan is the route's
+        body = _small_json_body(environ)
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        answer = None
+        with self.app.app_context():
+            taken = _scan_arguments(environ.get("HTTP_AUTHORIZATION", ""), body)
+            if taken is not None:
+                try:
+                    result = scans.scan_in_batch(*taken)
+                except Exception as refused:  # noqa: BLE001 - the app answers it (refusal())
+                    environ[_REFUSAL] = refused
+                else:
+                    answer = None if result is None else dumps(result.as_body())
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        return _answer(environ, start_response, started, "POST", SCANS_PATH, "201 CREATED",
+                       answer, [])
 
 
-def _cached_answer(authorization: str) -> bytes | None:
+def refusal(environ) -> Exception | None:
+    """The refusal of a scan that the fast path took and refused, for the route to raise
+    (the app renders every problem); None for a request the fast path did not scan."""
+    return environ.pop(_REFUSAL, None)
+
+
+def _answer(environ, start_response, started: float, method: str, path: str, status: str,
+            body: bytes, headers: list):
+    given_id = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body))), *headers,
+                            ("X-Request-Id", given_id)])
+    seconds = time.perf_counter() - started
+    code = int(status[:3])
+    metrics.observe_request(path, method, code, seconds)
+    log_request(given_id, method, path, code, seconds)
+    return [body]
+
+
+def _cached_code(authorization: str) -> bytes | None:
     """The route's answer when it is the cached code, else None (the app answers)."""
     try:
         claims, prefetched = bearer_claims(authorization, prefetch=service.my_code_keys)
@@ -75,7 +145,36 @@ def _cached_answer(authorization: str) -> bytes | None:
         return None
 
 
+def _small_json_body(environ) -> bytes | None:
+    """The body of a JSON request of at most ``_SCAN_BODY_MAX`` bytes, read whole and put
+    back for the app; None (nothing read) for any other request."""
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    length = environ.get("CONTENT_LENGTH", "")
+    if mimetype != "application/json" or not length.isdigit() or not 0 < int(length) <= _SCAN_BODY_MAX:
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body if len(body) == int(length) else None
+
+
+def _scan_arguments(authorization: str, body: bytes) -> tuple | None:
+    """The service point, code and purpose of a scan the fast path can take: its token
+    passes the route's check and its body is plainly valid. None for anything else (the
+    route's check and schema answer it; Redis failing: the app answers 503)."""
+    try:
+        claims, _values = bearer_claims(authorization)
+        if claims.get("kind") != SERVICE_POINT:
+            return None
+        point = check_client(SERVICE_POINT, claims, cached=True)
+        data = ScanRequestSchema.quick_load(untrusted_json.loads(body))
+    except Exception:  # noqa: BLE001 - problems and failures alike: the app answers
+        return None
+    return None if data is None else (point, data["code"], data["purpose"])
+
+
 def install(app: Flask) -> None:
-    """Put the fast path in front of ``app`` (the factory calls this; ``CODE_FAST_PATH``)."""
-    if app.config["CODE_FAST_PATH"]:
-        app.wsgi_app = MyCodeFastPath(app, app.wsgi_app)
+    """Put the fast paths in front of ``app`` (the factory calls this; ``CODE_FAST_PATH``,
+    ``SCAN_FAST_PATH``)."""
+    code, scan = app.config["CODE_FAST_PATH"], app.config["SCAN_FAST_PATH"]
+    if code or scan:
+        app.wsgi_app = FastPaths(app, app.wsgi_app, code, scan)

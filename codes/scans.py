@@ -59,6 +59,11 @@ class ScanResult:
     expires_at: datetime
     subject: dict
 
+    def as_body(self) -> dict:
+        """The scan route's answer."""
+        return {"scan_id": self.scan_id, "subject": self.subject,
+                "expires_at": clock.rfc3339(self.expires_at)}
+
 
 def _check_signed_code(text: str) -> Claims:
     """The claims of a signed code that verifies and has not expired; raises the problems."""
@@ -96,7 +101,6 @@ def spend_nonce(cti: bytes, exp: int) -> None:
         raise CodeAlreadyUsed()
 
 
-@metrics.counted(metrics.SCANS, ok="accepted")
 def scan_code(point, text: str, purpose: str) -> ScanResult:
     """Accept a code scanned by a service point for a purpose, and record the scan.
 
@@ -107,19 +111,42 @@ def scan_code(point, text: str, purpose: str) -> ScanResult:
     order of the module docstring (and ``ClientDisabled``/``RevokedToken`` for a service
     point disabled since its snapshot).
     """
-    if not may_scan(point, purpose):
-        raise PurposeNotAllowed()
-    group = scan_writer.writer()
-    expected = group.expect() if group is not None else None
-    try:
-        return _scan(point, text, purpose, group, expected)
-    finally:
-        if expected is not None:
-            expected.done()
+    return _counted_scan(point, text, purpose, batch_only=False)
 
 
-def _scan(point, text: str, purpose: str, group, expected) -> ScanResult:
+def scan_in_batch(point, text: str, purpose: str) -> ScanResult | None:
+    """``scan_code`` for a scan answered ahead of Flask (``codes.fast_path``), which has no
+    unit of work of its own: a scan the group commit writes, done as ``scan_code`` does it
+    (its result, or its problem raised); None, with nothing written or counted, for any
+    other (group commit off, an offline code, a code shown for someone else), which the
+    route then takes."""
+    if scan_writer.writer() is None or devices.is_device_code(text):
+        return None
+    return _counted_scan(point, text, purpose, batch_only=True)
+
+
+def _counted_scan(point, text: str, purpose: str, batch_only: bool) -> ScanResult | None:
+    with metrics.outcome(metrics.SCANS, ok="accepted") as event:
+        if not may_scan(point, purpose):
+            raise PurposeNotAllowed()
+        group = scan_writer.writer()
+        expected = group.expect() if group is not None else None
+        try:
+            result = _scan(point, text, purpose, group, expected, batch_only)
+        finally:
+            if expected is not None:
+                expected.done()
+        if result is None:
+            event.skip()
+        return result
+
+
+def _scan(point, text: str, purpose: str, group, expected, batch_only: bool) -> ScanResult | None:
+    """The steps after the purpose; with ``batch_only`` None (nothing written) for a scan
+    that is not the group commit's."""
     if devices.is_device_code(text):
+        if batch_only:
+            return None
         accepted = devices.check_device_code(text)
         _check_point_now(point)
         person = identity.get_person(accepted.person_id)
@@ -128,6 +155,8 @@ def _scan(point, text: str, purpose: str, group, expected) -> ScanResult:
         return _record(point.id, person, subject, purpose, OFFLINE,
                        f"{accepted.device_id}:{accepted.step}")
     claims = _check_signed_code(text)
+    if batch_only and claims.kind != PERSON:
+        return None  # shown for someone else: its checks read and write in the request
     # Enterprises and family proxies (delegation provides the resolver): a code shown for
     # someone else names its subject and who showed it. Every enterprise code is one.
     shown = signals.shown_by(claims)
@@ -140,6 +169,8 @@ def _scan(point, text: str, purpose: str, group, expected) -> ScanResult:
         point_id, generation = point.id, point.generation
         if unit_of_work.release_if_read_only():
             return _scan_in_batch(group, expected, point_id, generation, claims, purpose)
+    if batch_only:
+        return None
     _check_point_now(point)
     if shown is not None:
         person, subject = shown.person, shown.subject

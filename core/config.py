@@ -85,8 +85,10 @@ class Config:
     SCAN_BATCH_WAIT_MS: float = 2.0
     SCAN_BATCH_MAX: int = 64
     SCAN_COMMIT_TIMEOUT_SECONDS: float = 5.0
-    # GET /me/code answered from Redis ahead of Flask when it can be (codes/fast_path.py).
+    # GET /me/code answered from Redis, and POST /scans, ahead of Flask when they can be
+    # (codes/fast_path.py).
     CODE_FAST_PATH: bool = True
+    SCAN_FAST_PATH: bool = True
     # The audit chain: with a real queue, writers within one window share one seal job.
     # A seal job per window: each costs the job worker a fixed few milliseconds (RQ, the
     # chain head), so a longer window costs less per entry; entries wait at most this long.

@@ -53,17 +53,29 @@ def multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+class Event:
+    """The event an ``outcome`` block counts; ``skip()`` when it turned out not to happen
+    there (nothing is counted)."""
+
+    skipped = False
+
+    def skip(self) -> None:
+        self.skipped = True
+
+
 @contextmanager
-def outcome(counter: Counter, ok: str = "ok", **labels) -> Iterator[None]:
+def outcome(counter: Counter, ok: str = "ok", **labels) -> Iterator[Event]:
     """Count one ``counter`` event: ``ok`` when the block returns, else the problem's type
     (``code-expired``), or ``error`` for anything that is not a problem."""
+    event = Event()
     try:
-        yield
+        yield event
     except Exception as exc:
         kind = getattr(exc, "type", None)
         counter.labels(outcome=kind if isinstance(kind, str) else "error", **labels).inc()
         raise
-    counter.labels(outcome=ok, **labels).inc()
+    if not event.skipped:
+        counter.labels(outcome=ok, **labels).inc()
 
 
 def counted(counter: Counter, ok: str = "ok", **labels):

@@ -105,3 +105,138 @@ def test_the_body_is_what_the_code_schema_writes():
 
     issued = IssuedCode("OC1:X", 1_795_600_800, 1_795_600_760, "kid")
     assert issued.as_dict() == CodeSchema().dump(issued.as_body())
+
+
+# POST /scans: a scan the group commit writes is answered ahead of Flask; the app answers
+# every other request to the route, and every refusal, once.
+
+@pytest.fixture
+def gate(grouped):
+    """A client of the app with group commit on, its service point, a resident, and the
+    requests that reached Flask's dispatch."""
+    seen = []
+
+    def note(_sender, **_extra):
+        seen.append(1)
+
+    request_started.connect(note, grouped)
+    client = grouped.test_client()
+    yield {"app": grouped, "client": client, "scanner": make_service_point(client),
+           "holder": resident(client), "dispatched": seen}
+    request_started.disconnect(note, grouped)
+
+
+def _scan_figures(client, status: str, outcome: str) -> tuple[float, float]:
+    from tests.app.test_operations import _figures, _value
+
+    figures = _figures(client)
+    return (_value(figures, "onecode_http_requests_total", route="/api/v1/scans",
+                   method="POST", status=status),
+            _value(figures, "onecode_scans_total", outcome=outcome))
+
+
+def _behind(gate) -> Client:
+    """A client of the app without the fast paths: the route itself."""
+    return Client(gate["app"].wsgi_app.wsgi_app)
+
+
+def test_an_accepted_scan_is_answered_ahead_of_flask_as_the_route_answers_it(gate):
+    client, scanner, holder = gate["client"], gate["scanner"], gate["holder"]
+    code = my_code(client, holder)["code"]
+    counted = _scan_figures(client, "201", "accepted")
+    before = len(gate["dispatched"])
+    fast = client.post("/api/v1/scans", json={"code": code, "purpose": "identity-check"},
+                       headers={**scanner["headers"], "X-Request-Id": "gate-7"})
+    assert fast.status_code == 201, fast.json
+    assert len(gate["dispatched"]) == before  # answered ahead of Flask
+    assert fast.headers["X-Request-Id"] == "gate-7"
+    assert _scan_figures(client, "201", "accepted") == (counted[0] + 1, counted[1] + 1)
+    # The route, for the holder's next code: the same headers and the same body but its id.
+    routed = _behind(gate).post("/api/v1/scans", headers=scanner["headers"], json={
+        "code": my_code(client, holder)["code"], "purpose": "identity-check"})
+    assert _stable(routed)[:2] == _stable(fast)[:2]
+    assert routed.json["subject"] == fast.json["subject"] == {
+        "kind": "person", "display_name": routed.json["subject"]["display_name"],
+        "assurance_level": 1}
+    assert set(routed.json) == set(fast.json) and routed.json["scan_id"] != fast.json["scan_id"]
+    listed = client.get("/api/v1/me/scans", headers=holder["headers"]).json
+    assert {s["scan_id"] for s in listed} == {fast.json["scan_id"], routed.json["scan_id"]}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_refused_scan_is_answered_by_the_app_once(gate, language):
+    client, scanner = gate["client"], gate["scanner"]
+    code = my_code(client, gate["holder"])["code"]
+    assert scan(client, scanner, code).status_code == 201
+    counted = _scan_figures(client, "409", "code-already-used")
+    before = len(gate["dispatched"])
+    headers = {**scanner["headers"], "Accept-Language": language}
+    body = {"code": code, "purpose": "identity-check"}
+    refused = client.post("/api/v1/scans", json=body, headers=headers)
+    assert refused.status_code == 409 and problem_type(refused) == "code-already-used"
+    assert len(gate["dispatched"]) == before + 1  # the app rendered it
+    assert _scan_figures(client, "409", "code-already-used") == (counted[0] + 1, counted[1] + 1)
+    routed = _behind(gate).post("/api/v1/scans", json=body, headers=headers)
+    assert _stable(routed) == _stable(refused)  # translated and shaped as the route does
+
+
+def test_a_purpose_the_service_point_may_not_scan_for_is_refused_once(gate):
+    client = gate["client"]
+    code = my_code(client, gate["holder"])["code"]
+    counted = _scan_figures(client, "403", "purpose-not-allowed")
+    refused = scan(client, gate["scanner"], code, purpose="tax-filing")
+    assert refused.status_code == 403 and problem_type(refused) == "purpose-not-allowed"
+    assert _scan_figures(client, "403", "purpose-not-allowed") == (counted[0] + 1, counted[1] + 1)
+    assert scan(client, gate["scanner"], code).status_code == 201  # the code was not spent
+
+
+def test_an_offline_code_is_the_routes_counted_once(gate):
+    import time
+
+    from tests.codes.test_devices import _add_device, _offline_code
+
+    client = gate["client"]
+    device = _add_device(client, gate["holder"])
+    counted = _scan_figures(client, "201", "accepted")
+    before = len(gate["dispatched"])
+    accepted = scan(client, gate["scanner"], _offline_code(device, time.time()))
+    assert accepted.status_code == 201, accepted.json
+    assert len(gate["dispatched"]) == before + 1
+    assert _scan_figures(client, "201", "accepted") == (counted[0] + 1, counted[1] + 1)
+
+
+@pytest.mark.parametrize("change, status", [
+    ({"headers": {"Authorization": "Bearer nonsense"}}, 401),
+    ({"headers": {}}, 401),
+    ({"resident": True}, 403),
+    ({"json": {"extra": 1}}, 422),
+    ({"json": {"code": "x" * 5000}}, 422),
+    ({"query": "?purpose=identity-check"}, 201),
+    ({"form": True}, 415),
+])
+def test_requests_it_cannot_take_whole_go_to_the_route(gate, change, status):
+    client, scanner = gate["client"], gate["scanner"]
+    body = {"code": my_code(client, gate["holder"])["code"], "purpose": "identity-check"}
+    body.update(change.get("json", {}))
+    headers = change.get("headers", scanner["headers"])
+    if change.get("resident"):
+        headers = gate["holder"]["headers"]
+    before = len(gate["dispatched"])
+    path = "/api/v1/scans" + change.get("query", "")
+    if change.get("form"):
+        answer = client.post(path, data=body, headers=headers)
+    else:
+        answer = client.post(path, json=body, headers=headers)
+    assert answer.status_code == status, answer.json
+    assert len(gate["dispatched"]) == before + 1
+
+
+def test_the_body_is_what_the_scan_schema_writes():
+    from datetime import datetime, timezone
+
+    from codes.scans import ScanResult
+    from codes.schemas import ScanSchema
+
+    result = ScanResult("s1", datetime(2026, 12, 4, 8, 30, tzinfo=timezone.utc),
+                        {"kind": "person", "display_name": "张*", "assurance_level": 1})
+    assert result.as_body() == ScanSchema().dump(result)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from codes import scan_writer
@@ -15,16 +14,6 @@ from core.extensions import db
 from core.store import redis_client
 from tests.codes.support import make_service_point, my_code, problem_type, scan
 from tests.helpers import resident
-
-
-@pytest.fixture
-def grouped(committing_app, monkeypatch):
-    monkeypatch.setitem(committing_app.config, "SCAN_GROUP_COMMIT", True)
-    # A wide window, so that the concurrent scans of a test meet in few batches.
-    monkeypatch.setitem(committing_app.config, "SCAN_BATCH_WAIT_MS", 50.0)
-    committing_app.extensions.pop("scan_writer", None)
-    yield committing_app
-    committing_app.extensions.pop("scan_writer", None)
 
 
 def _count_batches(monkeypatch) -> list:
