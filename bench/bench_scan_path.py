@@ -10,18 +10,22 @@ endpoint loaded for --warm-up seconds (answers discarded) and then measured:
    and the floor without its insert;
 3. GET /api/v1/me/code over many residents;
 4. POST /api/v1/scans, a fresh code each (group commit as configured);
-5. POST /api/v1/auth/login.
-It prints each rate, p99 and ratio (to bare, and the scans to the floor), then checks that
-every scan answered 201 is on record. Figures are saved to bench/results/scan_path.json.
+5. the scans again, one web worker killed (SIGKILL) halfway through (not a speed figure);
+6. POST /api/v1/auth/login.
+It prints each rate, p99 and ratio (to bare, and the scans to the floor), and checks after
+both scan loads that every scan answered 201 is on record. Figures are saved to bench/results/scan_path.json.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_server import LOGIN_LUA, SCANS_LUA  # noqa: E402
 from bench.harness import (ROOT, TOKENS_LUA, cpu_ms_per, cpu_seconds, gunicorn,  # noqa: E402
                            job_worker, post, prepared_app, print_table, resident_data, save,
-                           wrk, wrk_spread)
+                           worker_pids, wrk, wrk_spread)
 
 RESIDENTS = 200
 THREADS = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -64,6 +68,44 @@ def _script(script: dict, codes_file: str | None) -> dict:
     if "token" in script:
         return {"script": script["lua"], "script_args": [codes_file, script["token"], "2"]}
     return {"script": script["lua"], "script_args": script["args_"]}
+
+
+def scans_with_a_killed_worker(app, args, base: str, port: int, token: str,
+                               codes_needed: int) -> dict:
+    """Scans under the same load while one web worker is killed (SIGKILL) halfway through;
+    then every scan answered 201 must be on record. Not a speed figure."""
+    from sqlalchemy import func, select
+
+    from codes.models import Scan
+    from core.extensions import db
+
+    def on_record() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(Scan))
+
+    codes_file = _file(_codes(app, codes_needed))
+    before, killed = on_record(), []
+
+    def kill_one():
+        time.sleep(args.seconds / 2)
+        victim = worker_pids(port)[0]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    result = wrk(f"{base}/api/v1/scans", seconds=args.seconds, connections=args.connections,
+                 **_script({"lua": SCANS_LUA, "token": token}, codes_file))
+    killer.join()
+    os.unlink(codes_file)
+    recorded = on_record() - before
+    accepted = result["requests"] - result["non_2xx"]
+    deadline = time.monotonic() + 30  # gunicorn starts a new worker in its place
+    while len(worker_pids(port)) < args.workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # the new worker loads the app
+    return {"killed": killed, "accepted": accepted, "on_record": recorded,
+            "all_on_record": recorded >= accepted, "rps": result["rps"]}
 
 
 def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
@@ -160,6 +202,8 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
         results["scans"]["on_record"] = after - before
         results["scans"]["accepted"] = accepted
         results["scans"]["all_on_record"] = after - before >= accepted
+        results["killed"] = scans_with_a_killed_worker(app, args, base, port, sp_token,
+                                                       codes_needed)
         r0 = resident_data(0)
         results["login"] = measure(f"{base}/api/v1/auth/login", lua=LOGIN_LUA,
                                    args_=[r0["phone"], r0["password"]])
@@ -207,6 +251,10 @@ def main() -> None:
         print("wrk's connections per worker (tries): " + ", ".join(
             f"{name} {result[name]['spread']} ({result[name]['tries']})" for name in names))
         scans, floor = result["scans"], result["floor"]
+        killed = result["killed"]
+        print(f"scans with a web worker killed halfway (SIGKILL): accepted {killed['accepted']}, "
+              f"on record {killed['on_record']}: "
+              f"{'all on record' if killed['all_on_record'] else 'MISSING SCANS'}")
         print(f"scans / floor: {scans['rps'] / floor['rps']:.0%}; "
               f"scans p99 {scans['p99_ms']:.1f} ms; "
               f"accepted {scans['accepted']}, on record {scans['on_record']}: "
@@ -224,6 +272,7 @@ def main() -> None:
         "scans_p99_ms": median("scans", "p99_ms"),
         "login_rps": median("login"),
         "all_scans_on_record": all(r["scans"]["all_on_record"] for r in runs),
+        "all_on_record_after_a_killed_worker": all(r["killed"]["all_on_record"] for r in runs),
     }
     print("\nmedian of the runs:", json.dumps(summary, indent=1))
     print(f"saved to {save('scan_path', {'runs': runs, 'summary': summary}).relative_to(ROOT)}")

@@ -90,6 +90,21 @@ def cpu_seconds(port: int, database_suffix: str) -> dict:
     return totals
 
 
+def worker_pids(port: int) -> list[int]:
+    """The gunicorn workers serving ``port`` (the master's children)."""
+    pids = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"gunicorn" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            if f"PORT={port}".encode() not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                continue
+            pids[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    return sorted(pid for pid, parent in pids.items() if parent in pids)
+
+
 def cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
     return {kind: round((after[kind] - before[kind]) * 1000 / max(operations, 1), 2) for kind in before}
 
