@@ -138,7 +138,7 @@ def _cached_code(authorization: str) -> bytes | None:
         cached = service.decode_cached(prefetched[service.code_key(claims["h"])])
         if cached is None or not cached.usable(clock.timestamp()):
             return None
-        return dumps(cached.as_dict())
+        return cached.answer
     except Problem:
         return None
     except Exception:  # noqa: BLE001 - Redis or the key store failing: the app answers (503)

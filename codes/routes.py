@@ -45,7 +45,7 @@ def my_code():
     """
     handle = _my_handle()
     issued = service.current_code(handle, PERSON, g.prefetched.get(service.code_key(handle), service.NOT_READ))
-    return json_response(issued.as_dict(), no_store=True)
+    return json_response(issued.answer, no_store=True)
 
 
 def _code_image(kind: str):

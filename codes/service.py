@@ -17,10 +17,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from functools import cached_property, lru_cache
 
 from flask import current_app
 
 from core import clock, metrics
+from core.responses import dumps
 from core.store import redis_client
 from codes import keys, render
 from codes.format import ENTERPRISE, PERSON, PROXIED, Claims, new_cti
@@ -46,6 +48,11 @@ class IssuedCode:
         return {"code": self.code,
                 "expires_at": datetime.fromtimestamp(self.exp, timezone.utc),
                 "refresh_after": datetime.fromtimestamp(self.refresh_after, timezone.utc)}
+
+    @cached_property
+    def answer(self) -> bytes:
+        """``as_dict`` as the JSON body of ``GET /me/code``, written once per code."""
+        return dumps(self.as_dict())
 
     def as_dict(self) -> dict:
         """``as_body`` as ``CodeSchema`` dumps it (times in RFC 3339), written directly: the
@@ -90,8 +97,11 @@ def issue_code(handle: str, kind: int = PERSON, cti: bytes | None = None) -> Iss
     return IssuedCode(code, exp, iat + (2 * ttl) // 3, signer.kid)
 
 
+@lru_cache(maxsize=4096)
 def decode_cached(raw: bytes | None) -> IssuedCode | None:
-    """The code cached at ``code_key`` (its raw value; None when absent or unreadable)."""
+    """The code cached at ``code_key`` (its raw value; None when absent or unreadable).
+    Remembered per worker by the raw value, which always decodes to the same code: a phone
+    asks for the same code many times, and its answer is then written once (``answer``)."""
     if raw is None:
         return None
     try:
