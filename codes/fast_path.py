@@ -91,12 +91,9 @@ class FastPaths:
         started = time.perf_counter()
         if not self.app.config["SCAN_GROUP_COMMIT"]:
             return self.wsgi_app(environ, start_response)  # every scan is the route's
-        body = _small_json_body(environ)
-        if body is None:
-            return self.wsgi_app(environ, start_response)
         answer = None
         with self.app.app_context():
-            taken = _scan_arguments(environ.get("HTTP_AUTHORIZATION", ""), body)
+            taken = _scan_arguments(environ)
             if taken is not None:
                 try:
                     result = scans.scan_in_batch(*taken)
@@ -145,6 +142,23 @@ def _cached_code(authorization: str) -> bytes | None:
         return None
 
 
+def _scan_arguments(environ) -> tuple | None:
+    """The service point, code and purpose of a scan the fast path can take: its token
+    passes the route's check (before the body is read, as in the app) and its body is
+    plainly valid. None for anything else, which the route's check and schema answer (and
+    the app's error handlers, for Redis failing)."""
+    try:
+        claims, _values = bearer_claims(environ.get("HTTP_AUTHORIZATION", ""))
+        if claims.get("kind") != SERVICE_POINT:
+            return None
+        point = check_client(SERVICE_POINT, claims, cached=True)
+        body = _small_json_body(environ)
+        data = None if body is None else ScanRequestSchema.quick_load(untrusted_json.loads(body))
+    except Exception:  # noqa: BLE001 - problems and failures alike: the app answers
+        return None
+    return None if data is None else (point, data["code"], data["purpose"])
+
+
 def _small_json_body(environ) -> bytes | None:
     """The body of a JSON request of at most ``_SCAN_BODY_MAX`` bytes, read whole and put
     back for the app; None (nothing read) for any other request."""
@@ -155,21 +169,6 @@ def _small_json_body(environ) -> bytes | None:
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)
     return body if len(body) == int(length) else None
-
-
-def _scan_arguments(authorization: str, body: bytes) -> tuple | None:
-    """The service point, code and purpose of a scan the fast path can take: its token
-    passes the route's check and its body is plainly valid. None for anything else (the
-    route's check and schema answer it; Redis failing: the app answers 503)."""
-    try:
-        claims, _values = bearer_claims(authorization)
-        if claims.get("kind") != SERVICE_POINT:
-            return None
-        point = check_client(SERVICE_POINT, claims, cached=True)
-        data = ScanRequestSchema.quick_load(untrusted_json.loads(body))
-    except Exception:  # noqa: BLE001 - problems and failures alike: the app answers
-        return None
-    return None if data is None else (point, data["code"], data["purpose"])
 
 
 def install(app: Flask) -> None:
