@@ -37,9 +37,13 @@ _OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="onecode-metrics-")
 
-# Threads overlap the waits on PostgreSQL and Redis; the work itself is short.
+# Threads overlap the waits on PostgreSQL and Redis; the work itself is short. A thread that
+# waits holds its connection's requests: a scan waits for its group commit (a few ms), a
+# code for its Redis round trip. Eight keep a worker's CPU busy where four left it waiting
+# (docs/PERFORMANCE.md: /me/code 46-51% -> 59-63% of bare, scans 105-122% -> 115-141% of
+# the floor); each stays within the pool of 10 database connections of a worker.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 30
 # On SIGTERM a worker stops accepting and finishes the requests in flight, for at most this.
 graceful_timeout = 20

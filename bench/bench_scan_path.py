@@ -36,7 +36,7 @@ from bench.harness import (ROOT, TOKENS_LUA, cpu_ms_per, cpu_seconds, gunicorn, 
                            worker_pids, wrk, wrk_spread)
 
 RESIDENTS = 200
-THREADS = int(os.environ.get("GUNICORN_THREADS", "4"))
+THREADS = int(os.environ.get("GUNICORN_THREADS", "8"))  # as gunicorn.conf.py reads it
 PURPOSE = "identity-check"
 
 FLOOR_LUA = SCANS_LUA.replace('["Authorization"] = "Bearer " .. token,\n', "")
