@@ -240,3 +240,22 @@ def test_the_body_is_what_the_scan_schema_writes():
     result = ScanResult("s1", datetime(2026, 12, 4, 8, 30, tzinfo=timezone.utc),
                         {"kind": "person", "display_name": "张*", "assurance_level": 1})
     assert result.as_body() == ScanSchema().dump(result)
+
+
+def test_a_code_shown_for_someone_else_is_the_routes_counted_once(gate):
+    # Its kind is known only once its signature verified: the fast path then leaves it,
+    # uncounted, to the route, which checks who showed it.
+    from tests.delegation.test_proxies import _active
+
+    client = gate["client"]
+    son, mother = gate["holder"], resident(gate["client"], name="李秀英")
+    proxy_id = _active(client, son, mother, "parent")
+    shown = client.get(f"/api/v1/me/proxies/{proxy_id}/code", headers=son["headers"])
+    assert shown.status_code == 200, shown.json
+    counted = _scan_figures(client, "201", "accepted")
+    before = len(gate["dispatched"])
+    accepted = scan(client, gate["scanner"], shown.json["code"])
+    assert accepted.status_code == 201, accepted.json
+    assert accepted.json["subject"]["shown_by"]["relation"] == "parent"
+    assert len(gate["dispatched"]) == before + 1
+    assert _scan_figures(client, "201", "accepted") == (counted[0] + 1, counted[1] + 1)
