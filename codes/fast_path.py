@@ -34,8 +34,8 @@ Then the scan is done as the route does it, and answered 201 after the commit th
 row. A scan refused on the way (any problem, or a failure such as the database down) is
 answered by the app: the request goes to it with the refusal in its environ
 (``refusal(environ)``), and the route raises that refusal instead of scanning again, so every
-problem is rendered, translated and logged in one place and nothing is checked twice. The
-body read here is handed to the app as it came.
+problem is rendered, translated and logged in one place, and no scan is done or counted
+twice. The body, read only after the token passed, is handed to the app as it came.
 """
 from __future__ import annotations
 
