@@ -48,6 +48,12 @@ timeout = 30
 # On SIGTERM a worker stops accepting and finishes the requests in flight, for at most this.
 graceful_timeout = 20
 keepalive = 5
+# Each worker listens on a socket of its own (SO_REUSEPORT), and the kernel spreads new
+# connections evenly over them. On one shared socket, whichever worker woke first took the
+# connections, and one worker could hold three quarters of a burst of keep-alive clients
+# while the other idled (docs/PERFORMANCE.md). The price: another server started on the
+# same port by the same user shares it instead of failing (docs/OPERATIONS.md).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 # Each worker builds its own app: connection pools and Redis clients are not shared across fork.
 preload_app = False
 accesslog = None  # the app logs each request itself, as JSON without personal data

@@ -139,6 +139,32 @@ def test_metrics_add_up_over_the_workers(migrated, free_tcp_port_factory):
         server.stop()
 
 
+def _listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on 127.0.0.1:``port`` (``/proc/net/tcp``, state 0A)."""
+    wanted = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "0A")
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(migrated, free_tcp_port_factory):
+    # SO_REUSEPORT: the kernel spreads new connections over the workers' sockets, instead
+    # of the first worker to wake taking them all from one shared socket.
+    port = free_tcp_port_factory()
+    server = Server(migrated, port, workers=2)
+    try:
+        deadline = time.monotonic() + 30
+        while _listening_sockets(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the second worker may still be loading the app
+        assert _listening_sockets(port) == 2
+    finally:
+        server.stop()
+    shared = Server(migrated, free_tcp_port_factory(), workers=2, GUNICORN_REUSE_PORT="0")
+    try:
+        assert _listening_sockets(shared.port) == 1
+    finally:
+        shared.stop()
+
+
 def test_two_servers_share_no_control_socket(migrated, free_tcp_port_factory):
     home = migrated / "home"
     first = Server(migrated, free_tcp_port_factory(), workers=1)
