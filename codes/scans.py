@@ -25,7 +25,8 @@ after step 4: the batch takes steps 5 to 7 for many scans at once (on PostgreSQL
 statement reads the people and writes the scans, and its unique nonce is the gate of step 6)
 and answers each. Every other scan (an offline
 code, a code shown by someone else, group commit off) takes them here, in the request's
-unit of work.
+unit of work. ``scan_in_batch`` is the same for a scan answered ahead of Flask
+(``codes.fast_path``), which has no unit of work: it takes only the scans of a batch.
 """
 from __future__ import annotations
 
