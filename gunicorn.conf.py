@@ -2,7 +2,8 @@
 
 Read from the environment: PORT (default 5000), BIND (default 127.0.0.1:$PORT),
 WEB_CONCURRENCY (worker processes when REDIS_URL is set; default two per core),
-GUNICORN_THREADS (threads per worker, default 4), GUNICORN_READY_DIR (each worker marks
+GUNICORN_THREADS (threads per worker, default 8), GUNICORN_REUSE_PORT (a listening
+socket per worker, default 1), GUNICORN_READY_DIR (each worker marks
 itself ready there: ``post_worker_init``), GUNICORN_MAX_REQUESTS (requests before a
 worker is recycled, default 1,000,000), GUNICORN_CONTROL_SOCKET (a path for gunicorn's
 control socket; unset, there is none), PROMETHEUS_MULTIPROC_DIR (where the workers' metrics
@@ -53,6 +54,7 @@ keepalive = 5
 # connections, and one worker could hold three quarters of a burst of keep-alive clients
 # while the other idled (docs/PERFORMANCE.md). The price: another server started on the
 # same port by the same user shares it instead of failing (docs/OPERATIONS.md).
+# A unix socket cannot take SO_REUSEPORT: a server bound to one shares it (``on_starting``).
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
 # Each worker builds its own app: connection pools and Redis clients are not shared across fork.
 preload_app = False
@@ -64,6 +66,13 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # 20,000 a busy worker was recycled every half minute or so, and the benchmarks showed it.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000000"))
 max_requests_jitter = max_requests // 20
+
+
+def on_starting(server):
+    """Share one listening socket when any address is a unix socket (``BIND=unix:...`` or
+    ``--bind``), which SO_REUSEPORT does not support: every worker would fail to bind."""
+    if server.cfg.reuse_port and any(isinstance(a, str) for a in server.cfg.address):
+        server.cfg.set("reuse_port", False)
 
 
 def post_worker_init(worker):

@@ -44,10 +44,10 @@ import time
 
 from flask import Flask
 
-from core import clock, metrics, untrusted_json
+from core import clock, metrics, unit_of_work, untrusted_json
 from core.auth import RESIDENT, SERVICE_POINT, bearer_claims, check_client
 from core.errors import Problem
-from core.logs import log_request, request_id
+from core.logs import STARTED, log_request, request_id
 from core.responses import dumps
 from codes import scans, service
 from codes.schemas import ScanRequestSchema
@@ -79,7 +79,7 @@ class FastPaths:
         return route(environ, start_response)
 
     def _my_code(self, environ, start_response):
-        started = time.perf_counter()
+        started = environ[STARTED] = time.perf_counter()  # the app times from here too
         with self.app.app_context():
             body = _cached_code(environ.get("HTTP_AUTHORIZATION", ""))
         if body is None:
@@ -88,7 +88,7 @@ class FastPaths:
                        [("Cache-Control", "no-store")])
 
     def _scan(self, environ, start_response):
-        started = time.perf_counter()
+        started = environ[STARTED] = time.perf_counter()  # the app times from here too
         if not self.app.config["SCAN_GROUP_COMMIT"]:
             return self.wsgi_app(environ, start_response)  # every scan is the route's
         answer = None
@@ -152,6 +152,7 @@ def _scan_arguments(environ) -> tuple | None:
         if claims.get("kind") != SERVICE_POINT:
             return None
         point = check_client(SERVICE_POINT, claims, cached=True)
+        unit_of_work.release_if_read_only()  # no transaction held while the body comes
         body = _small_json_body(environ)
         data = None if body is None else ScanRequestSchema.quick_load(untrusted_json.loads(body))
     except Exception:  # noqa: BLE001 - problems and failures alike: the app answers
@@ -164,8 +165,9 @@ def _small_json_body(environ) -> bytes | None:
     back for the app; None (nothing read) for any other request."""
     mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     length = environ.get("CONTENT_LENGTH", "")
-    if mimetype != "application/json" or not length.isdigit() or not 0 < int(length) <= _SCAN_BODY_MAX:
-        return None
+    if (mimetype != "application/json" or not length.isdigit()
+            or not 0 < int(length) <= _SCAN_BODY_MAX or "HTTP_TRANSFER_ENCODING" in environ):
+        return None  # a body framed any other way is the app's to read
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)
     return body if len(body) == int(length) else None

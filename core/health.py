@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from core import metrics
 from core.errors import problem_response
+from core.logs import started_at
 from core.extensions import db
 from core.store import redis_client
 
@@ -117,7 +118,7 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _start_timer():
-        g.metrics_started = time.perf_counter()
+        g.metrics_started = started_at(request.environ)
 
     @app.after_request
     def _observe(response):

@@ -165,6 +165,39 @@ def test_each_worker_listens_on_a_socket_of_its_own(migrated, free_tcp_port_fact
         shared.stop()
 
 
+def test_a_server_bound_to_a_unix_socket_serves(migrated):
+    # SO_REUSEPORT does not exist for unix sockets: such a server shares one listening socket.
+    import http.client
+    import socket
+
+    path = migrated / "web.sock"
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(10)
+            self.sock.connect(str(path))
+
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-w", "2", "--bind", f"unix:{path}",
+         "wsgi:app"], cwd=ROOT, env=_env(migrated), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while status != 200 and process.poll() is None and time.monotonic() < deadline:
+            try:
+                connection = UnixConnection("localhost")
+                connection.request("GET", "/healthz")
+                status = connection.getresponse().status
+                connection.close()
+            except OSError:
+                time.sleep(0.2)  # not listening yet
+        assert status == 200, process.poll()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def test_two_servers_share_no_control_socket(migrated, free_tcp_port_factory):
     home = migrated / "home"
     first = Server(migrated, free_tcp_port_factory(), workers=1)

@@ -3,6 +3,9 @@
 fast path cannot tell (no token, a sign-in ended, no cached code, Redis failing)."""
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 from flask import request_started
 from werkzeug.test import Client
@@ -164,7 +167,7 @@ def test_an_accepted_scan_is_answered_ahead_of_flask_as_the_route_answers_it(gat
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
-def test_a_refused_scan_is_answered_by_the_app_once(gate, language):
+def test_a_refused_scan_is_answered_by_the_app_once(gate, language, monkeypatch):
     client, scanner = gate["client"], gate["scanner"]
     code = my_code(client, gate["holder"])["code"]
     assert scan(client, scanner, code).status_code == 201
@@ -172,10 +175,17 @@ def test_a_refused_scan_is_answered_by_the_app_once(gate, language):
     before = len(gate["dispatched"])
     headers = {**scanner["headers"], "Accept-Language": language}
     body = {"code": code, "purpose": "identity-check"}
+    from codes import scans as scans_module
+
+    def scanned_again(*_args):
+        raise AssertionError("the route scanned a code the fast path refused")
+
+    monkeypatch.setattr(scans_module, "scan_code", scanned_again)
     refused = client.post("/api/v1/scans", json=body, headers=headers)
     assert refused.status_code == 409 and problem_type(refused) == "code-already-used"
     assert len(gate["dispatched"]) == before + 1  # the app rendered it
     assert _scan_figures(client, "409", "code-already-used") == (counted[0] + 1, counted[1] + 1)
+    monkeypatch.undo()
     routed = _behind(gate).post("/api/v1/scans", json=body, headers=headers)
     assert _stable(routed) == _stable(refused)  # translated and shaped as the route does
 
@@ -259,3 +269,75 @@ def test_a_code_shown_for_someone_else_is_the_routes_counted_once(gate):
     assert accepted.json["subject"]["shown_by"]["relation"] == "parent"
     assert len(gate["dispatched"]) == before + 1
     assert _scan_figures(client, "201", "accepted") == (counted[0] + 1, counted[1] + 1)
+
+
+def test_a_refused_scan_is_timed_from_the_fast_path(gate, monkeypatch):
+    # The app answers a refusal; its duration counts the time the fast path spent on it
+    # (waiting for the batch, say), not only the app's own part.
+    import time as real_time
+
+    from codes import fast_path
+    from tests.app.test_operations import _figures, _value
+
+    client, scanner = gate["client"], gate["scanner"]
+    code = my_code(client, gate["holder"])["code"]
+    assert scan(client, scanner, code).status_code == 201
+
+    class FiveSecondsEarlier:
+        @staticmethod
+        def perf_counter():
+            return real_time.perf_counter() - 5.0
+
+    def seconds():
+        return _value(_figures(client), "onecode_http_request_duration_seconds_sum",
+                      route="/api/v1/scans", method="POST", status="409")
+
+    before = seconds()
+    monkeypatch.setattr(fast_path, "time", FiveSecondsEarlier)
+    assert scan(client, scanner, code).status_code == 409
+    assert seconds() - before >= 5.0
+
+
+class _WatchedBody(io.BytesIO):
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, *args):
+        self.reads += 1
+        return super().read(*args)
+
+
+def test_the_token_is_checked_before_the_body_is_read(gate):
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    body = json.dumps({"code": my_code(gate["client"], gate["holder"])["code"],
+                       "purpose": "identity-check"}).encode()
+    stream = _WatchedBody(body)
+    environ = EnvironBuilder(path="/api/v1/scans", method="POST", input_stream=stream,
+                             content_length=len(body), content_type="application/json",
+                             headers={"Authorization": "Bearer nonsense"}).get_environ()
+    _app_iter, status, _headers = run_wsgi_app(gate["app"].wsgi_app, environ)
+    assert status.startswith("401")
+    assert stream.reads == 0
+
+
+def test_a_body_over_the_fast_paths_limit_goes_to_the_route(gate):
+    client = gate["client"]
+    body = json.dumps({"code": my_code(client, gate["holder"])["code"],
+                       "purpose": "identity-check"}) + " " * 5000  # valid JSON, > 4 KB
+    before = len(gate["dispatched"])
+    answer = client.post("/api/v1/scans", data=body, content_type="application/json",
+                         headers=gate["scanner"]["headers"])
+    assert answer.status_code == 201, answer.json
+    assert len(gate["dispatched"]) == before + 1
+
+
+def test_a_body_framed_by_transfer_encoding_goes_to_the_route(gate):
+    from codes.fast_path import _small_json_body
+
+    body = b'{"code": "x", "purpose": "identity-check"}'
+    environ = {"CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+               "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(body)}
+    assert _small_json_body(environ) is None
+    assert environ["wsgi.input"].tell() == 0  # nothing read
