@@ -109,7 +109,7 @@ def create_app(config: Config | dict | None = None) -> Flask:
     _register_domains(app, api)
     from codes import fast_path
 
-    fast_path.install(app)  # GET /me/code from Redis, ahead of Flask's dispatch
+    fast_path.install(app)  # GET /me/code and POST /scans ahead of Flask's dispatch
     unit_of_work.install(app)  # last: its after_request runs first (see core/unit_of_work.py)
     return app
 

@@ -118,12 +118,6 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
     load = {"seconds": args.seconds, "connections": args.connections}
     warm = {"seconds": args.warm_up, "connections": args.connections}
 
-    def spread_wrk(url, options):
-        """The measured run, every worker holding at least as many of wrk's connections as
-        it has threads (``wrk_spread``)."""
-        port_of = int(url.split(":")[2].split("/")[0])
-        return wrk_spread(url, port_of, args.workers, THREADS, options)
-
     def measure(url, before_try=None, **script):
         """Load ``url`` for the warm-up (answers discarded: connections, caches, prepared
         statements and the planner's statistics settle), then measure it; every try with
@@ -149,7 +143,9 @@ def one_run(app, env: dict, args, service_point: dict, port: int) -> dict:
             cpu["before"] = cpu_seconds(port_of, "scan_path")
             return chosen
 
-        result = spread_wrk(url, one_try)
+        # Measured with every worker holding at least as many of wrk's connections as it has
+        # threads (``wrk_spread``).
+        result = wrk_spread(url, port_of, args.workers, THREADS, one_try)
         # CPU per request of the server's processes and of the database's backends: a cost
         # that other load on the machine changes much less than the rate.
         result["cpu_ms"] = cpu_ms_per(cpu["before"], cpu_seconds(port_of, "scan_path"),

@@ -68,12 +68,10 @@ def prepared_app(database_suffix: str, redis_db: int, **extra_env):
     return app, env
 
 
-def cpu_seconds(port: int, database_suffix: str) -> dict:
-    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
-    backends of the benchmark's database: a cost per request that other load on the machine
-    changes much less than requests per second."""
-    totals = {"server": 0.0, "database": 0.0}
-    tick = os.sysconf("SC_CLK_TCK")
+def _processes(port: int, database_suffix: str):
+    """(kind, pid, fields of /proc/<pid>/stat after the name) of the gunicorn processes
+    serving ``port`` (kind "server") and of the backends of the benchmark's database
+    ("database")."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -83,26 +81,27 @@ def cpu_seconds(port: int, database_suffix: str) -> dict:
             else:
                 kind = "database" if database_suffix in cmdline and "postgres" in cmdline else None
             if kind:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                totals[kind] += (int(fields[11]) + int(fields[12])) / tick
+                yield kind, int(pid), Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
+
+
+def cpu_seconds(port: int, database_suffix: str) -> dict:
+    """CPU seconds used so far by the gunicorn processes serving ``port`` and by the database
+    backends of the benchmark's database: a cost per request that other load on the machine
+    changes much less than requests per second."""
+    totals = {"server": 0.0, "database": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for kind, _pid, fields in _processes(port, database_suffix):
+        totals[kind] += (int(fields[11]) + int(fields[12])) / tick
     return totals
 
 
 def worker_pids(port: int) -> list[int]:
     """The gunicorn workers serving ``port`` (the master's children)."""
-    pids = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if b"gunicorn" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                continue
-            if f"PORT={port}".encode() not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                continue
-            pids[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-    return sorted(pid for pid, parent in pids.items() if parent in pids)
+    parents = {pid: int(fields[1]) for kind, pid, fields in _processes(port, "")
+               if kind == "server"}
+    return sorted(pid for pid, parent in parents.items() if parent in parents)
 
 
 def cpu_ms_per(before: dict, after: dict, operations: int) -> dict:
@@ -258,8 +257,8 @@ def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2,
 
 def connections_per_worker(port: int) -> list[int]:
     """How many established connections to ``port`` each process holds (``ss``), fewest
-    first: gunicorn's workers share one listening socket, and which worker accepts which of
-    wrk's connections is a race."""
+    first: which worker takes which of wrk's connections is up to the kernel (one socket a
+    worker, ``reuse_port``) or a race (one shared socket)."""
     out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
                          capture_output=True, text=True).stdout
     counts: dict[str, int] = {}
@@ -272,7 +271,7 @@ def wrk_spread(url: str, port: int, workers: int, least: int, options, attempts:
     """``wrk`` with ``options(attempt)`` (wrk's keyword arguments; fresh codes each try, for
     instance), run again (up to ``attempts`` times) while some worker holds fewer than
     ``least`` of its connections: a worker with fewer connections than threads cannot use
-    them all, and the run would measure the accept race rather than the app. The result
+    them all, and the run would measure how the connections fell rather than the app. The result
     says how the connections were spread (``spread``) and how many tries it took."""
     import threading
 

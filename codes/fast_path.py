@@ -46,7 +46,6 @@ from flask import Flask
 
 from core import clock, metrics, unit_of_work, untrusted_json
 from core.auth import RESIDENT, SERVICE_POINT, bearer_claims, check_client
-from core.errors import Problem
 from core.logs import STARTED, log_request, request_id
 from core.responses import dumps
 from codes import scans, service
@@ -136,9 +135,7 @@ def _cached_code(authorization: str) -> bytes | None:
         if cached is None or not cached.usable(clock.timestamp()):
             return None
         return cached.answer
-    except Problem:
-        return None
-    except Exception:  # noqa: BLE001 - Redis or the key store failing: the app answers (503)
+    except Exception:  # noqa: BLE001 - a bearer problem, Redis or the key store failing: the app answers
         return None
 
 

@@ -1,7 +1,7 @@
 """HTTP surface of the code: my code, devices, JWKS, service-point tokens, scans."""
 from flask import g, make_response, request
+from flask_smorest import Blueprint
 
-from core.openapi import QuickBlueprint as Blueprint
 from core.auth import BEARER, RESIDENT, SERVICE_POINT, require
 from core.responses import json_response
 from codes import devices, fast_path, keys, render, scans, service, service_points

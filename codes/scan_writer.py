@@ -53,7 +53,7 @@ from core.store import redis_client
 from codes.errors import CodeAlreadyUsed
 from codes import scan_store
 from codes.scan_rules import person_subject
-from codes.service import code_key
+from codes.service import forget_current_code
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +231,8 @@ def _after_commit(written: list[Pending]) -> None:
         return
     try:
         pipe = redis_client().pipeline(transaction=False)
-        for key in {code_key(pending.handle) for pending in written}:
-            pipe.delete(key)  # one key a command: a cluster's keys live in different slots
+        for handle in {pending.handle for pending in written}:
+            forget_current_code(handle, pipe=pipe)  # a key a command: a cluster's slots differ
         changes.renew_persons_in(pipe, [pending.row["person_id"] for pending in written])
         sealed = audit.request_seal_in(pipe)
         sealed(pipe.execute())

@@ -112,7 +112,7 @@ def scan_code(point, text: str, purpose: str) -> ScanResult:
     order of the module docstring (and ``ClientDisabled``/``RevokedToken`` for a service
     point disabled since its snapshot).
     """
-    return _counted_scan(point, text, purpose, batch_only=False)
+    return _counted_scan(point, text, purpose, scan_writer.writer(), batch_only=False)
 
 
 def scan_in_batch(point, text: str, purpose: str) -> ScanResult | None:
@@ -121,16 +121,16 @@ def scan_in_batch(point, text: str, purpose: str) -> ScanResult | None:
     (its result, or its problem raised); None, with nothing written or counted, for any
     other (group commit off, an offline code, a code shown for someone else), which the
     route then takes."""
-    if scan_writer.writer() is None or devices.is_device_code(text):
+    group = scan_writer.writer()
+    if group is None or devices.is_device_code(text):
         return None
-    return _counted_scan(point, text, purpose, batch_only=True)
+    return _counted_scan(point, text, purpose, group, batch_only=True)
 
 
-def _counted_scan(point, text: str, purpose: str, batch_only: bool) -> ScanResult | None:
+def _counted_scan(point, text: str, purpose: str, group, batch_only: bool) -> ScanResult | None:
     with metrics.outcome(metrics.SCANS, ok="accepted") as event:
         if not may_scan(point, purpose):
             raise PurposeNotAllowed()
-        group = scan_writer.writer()
         expected = group.expect() if group is not None else None
         try:
             result = _scan(point, text, purpose, group, expected, batch_only)

@@ -44,21 +44,25 @@ class TokenSchema(Schema):
     expires_in = fields.Integer(required=True)
 
 
+CODE_MAX_LENGTH = 2048
+PURPOSE_MAX_LENGTH = 64
+
+
 class ScanRequestSchema(Schema):
-    code = Text(required=True, validate=validate.Length(min=1, max=2048), metadata={
+    code = Text(required=True, validate=validate.Length(min=1, max=CODE_MAX_LENGTH), metadata={
         "description": "the scanned text: `OC1:...` or an offline `OCD1:...` code"})
-    purpose = Text(required=True, validate=validate.Length(min=1, max=64))
+    purpose = Text(required=True, validate=validate.Length(min=1, max=PURPOSE_MAX_LENGTH))
 
     @staticmethod
     def quick_load(data):
         """The arguments of a body that is plainly valid, without marshmallow's machinery
-        (``core.openapi.QuickParser``; a scan is the hottest request); None for anything
-        else, which the schema then loads and refuses with its own messages."""
+        (``codes.fast_path``: a scan is the hottest request); None for anything else, which
+        the route's schema then loads and refuses with its own messages."""
         if type(data) is not dict or len(data) != 2:
             return None
         code, purpose = data.get("code"), data.get("purpose")
-        if (type(code) is str and type(purpose) is str and 0 < len(code) <= 2048
-                and 0 < len(purpose) <= 64 and text_problem(code) is None
+        if (type(code) is str and type(purpose) is str and 0 < len(code) <= CODE_MAX_LENGTH
+                and 0 < len(purpose) <= PURPOSE_MAX_LENGTH and text_problem(code) is None
                 and text_problem(purpose) is None):
             return {"code": code, "purpose": purpose}
         return None

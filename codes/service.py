@@ -140,9 +140,10 @@ def current_code(handle: str, kind: int = PERSON, cached_value=NOT_READ) -> Issu
     return issued
 
 
-def forget_current_code(handle: str, kind: int = PERSON) -> None:
-    """Drop the cached current code, so the next request signs a new one (after a scan)."""
-    redis_client().delete(code_key(handle, kind))
+def forget_current_code(handle: str, kind: int = PERSON, pipe=None) -> None:
+    """Drop the cached current code, so the next request signs a new one (after a scan);
+    with ``pipe``, as a command of the caller's pipeline."""
+    (pipe if pipe is not None else redis_client()).delete(code_key(handle, kind))
 
 
 def code_image(handle: str, issued: IssuedCode, image_kind: str) -> bytes:

@@ -25,9 +25,8 @@ import http
 import re
 
 from apispec import BasePlugin
-from flask import Flask, request
-from flask_smorest import Api, Blueprint
-from webargs.flaskparser import FlaskParser
+from flask import Flask
+from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from core.schemas import PROBLEM_JSON, ProblemSchema
@@ -186,23 +185,3 @@ class OneCodeApi(Api):
         for name, (_status, response) in CHECK_RESPONSES.items():
             components.response(name, {**response, "content": problem_content()}, lazy=True)
 
-
-class QuickParser(FlaskParser):
-    """webargs' parser, with a shortcut for the hottest routes: a JSON body schema that has
-    ``quick_load(data)`` is asked first, and its answer (the loaded arguments, or None for
-    "not plainly valid") is taken as it is. Anything it does not accept goes through the
-    schema as usual, so every refusal is the schema's own."""
-
-    def parse(self, argmap, req=None, *, location=None, **kwargs):
-        quick = getattr(argmap, "quick_load", None)
-        if quick is not None and location == "json":
-            loaded = quick(request.get_json(silent=True))  # loaded and bounded already
-            if loaded is not None:
-                return loaded
-        return super().parse(argmap, req, location=location, **kwargs)
-
-
-class QuickBlueprint(Blueprint):
-    """flask-smorest's ``Blueprint`` with ``QuickParser``."""
-
-    ARGUMENTS_PARSER = QuickParser()

@@ -58,3 +58,22 @@ def test_a_refused_request_enqueues_nothing(client, clock, real_queue):
     publisher = make_publisher(client)
     assert publish(client, publisher, [{"credential": "passport", "claim": "x", "op": "eq", "value": 1}]).status_code == 422
     assert catalogue_jobs(real_queue) == 0
+
+
+def test_a_job_worker_listens_on_no_command_channel(real_queue, monkeypatch):
+    # RQ's command channel is served by redis-py's listener thread, which polls every 60 s
+    # and held a worker's exit (the end of a burst, SIGTERM) that long; nothing sends the
+    # app's workers commands, so they do not listen.
+    import redis.client
+
+    listeners = []
+    started = redis.client.PubSub.run_in_thread
+
+    def noted(pubsub, *args, **kwargs):
+        listeners.append(pubsub)
+        return started(pubsub, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.PubSub, "run_in_thread", noted)
+    worker = app_jobs.worker(real_queue)
+    worker.work(burst=True)
+    assert listeners == [] and getattr(worker, "pubsub_thread", None) is None

@@ -1,4 +1,4 @@
-"""The scan body's shortcut (``ScanRequestSchema.quick_load``, used by ``QuickParser``) takes
+"""The scan body's shortcut (``ScanRequestSchema.quick_load``, used by ``codes.fast_path``) takes
 only what the schema takes, and loads it the same; everything else goes to the schema."""
 from __future__ import annotations
 
